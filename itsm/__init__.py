@@ -1,0 +1,5 @@
+"""itsm: ITSM business-relationship management."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

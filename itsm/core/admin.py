@@ -1,0 +1,81 @@
+"""Django admin for administrators. The audit trail is read-only here too."""
+
+from auditlog.admin import LogEntryAdmin as AuditlogLogEntryAdmin
+from auditlog.models import LogEntry
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Calendar, CalendarOverride, Contact, Department, Notification, Organisation, PeriodicCheckRun, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Preferences"), {"fields": ("phone", "preferred_language")}))
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "kind", "is_key_customer", "is_active")
+    list_filter = ("kind", "is_key_customer", "is_active")
+    search_fields = ("name", "code")
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "organisation")
+    list_select_related = ("organisation",)
+    search_fields = ("name", "organisation__name")
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "organisation", "email", "phone", "is_vip", "unsubscribed")
+    list_filter = ("is_vip", "unsubscribed", "preferred_language")
+    list_select_related = ("organisation",)
+    search_fields = ("name", "email", "phone")
+
+
+class CalendarOverrideInline(admin.TabularInline):
+    model = CalendarOverride
+    extra = 0
+
+
+@admin.register(Calendar)
+class CalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "country", "time_zone", "work_start", "work_end", "always_open", "is_default")
+    inlines = [CalendarOverrideInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "recipient_email", "subject", "status", "urgent", "send_after", "sent_at")
+    list_filter = ("status", "urgent", "language")
+    search_fields = ("recipient_email", "subject", "key")
+
+
+@admin.register(PeriodicCheckRun)
+class PeriodicCheckRunAdmin(ReadOnlyAdmin):
+    list_display = ("name", "last_started_at", "last_finished_at", "last_result")
+
+
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(AuditlogLogEntryAdmin):
+    """auditlog's admin, with deletion closed as well: history is never removed."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False

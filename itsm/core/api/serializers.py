@@ -1,0 +1,88 @@
+"""Serializers of the core records. Writes go through the services, as on the pages."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .. import services
+from ..models import Contact, Department, Organisation
+
+
+class ServiceModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose create / update call the app's services with the acting user."""
+
+    create_service = None
+    update_service = None
+
+    def _call(self, service, **kwargs):
+        try:
+            return service(actor=self.context["request"].user, **kwargs)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+
+    def create(self, validated_data):
+        return self._call(type(self).create_service, **validated_data)
+
+    def update(self, instance, validated_data):
+        return self._call(type(self).update_service, **{instance._meta.model_name: instance}, **validated_data)
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name"]
+
+
+class OrganisationSerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.organisation_create)
+    update_service = staticmethod(services.organisation_update)
+    departments = DepartmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "id",
+            "name",
+            "code",
+            "kind",
+            "is_key_customer",
+            "address",
+            "notes",
+            "is_active",
+            "departments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ContactSerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.contact_create)
+    update_service = staticmethod(services.contact_update)
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "organisation",
+            "organisation_name",
+            "department",
+            "name",
+            "email",
+            "phone",
+            "is_vip",
+            "preferred_language",
+            "unsubscribed",
+            "is_active",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        email = attrs.get("email", getattr(self.instance, "email", ""))
+        phone = attrs.get("phone", getattr(self.instance, "phone", ""))
+        if not email and not phone:
+            raise serializers.ValidationError({"email": "Give an email address or a phone number."})
+        return attrs

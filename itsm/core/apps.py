@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "itsm.core"
+    label = "core"
+    verbose_name = _("Core records")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from . import audit, periodic  # noqa: F401  (registrations)
+        from .roles import sync_role_permissions_handler
+
+        post_migrate.connect(sync_role_permissions_handler, dispatch_uid="core.sync_roles")

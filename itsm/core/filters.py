@@ -1,0 +1,65 @@
+"""FilterSets of the core records, shared by pages and the API."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Language, OrganisationKind
+from .models import Calendar, Contact, Department, Organisation
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """Adds ``q``: a case-insensitive search over ``search_fields``."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class OrganisationFilterSet(SearchFilterSet):
+    search_fields = ("name", "code")
+    kind = django_filters.ChoiceFilter(choices=OrganisationKind.choices, label=_("Kind"))
+    is_key_customer = django_filters.BooleanFilter(label=_("Key customer"))
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Organisation
+        fields = ["q", "kind", "is_key_customer", "is_active"]
+
+
+class DepartmentFilterSet(SearchFilterSet):
+    search_fields = ("name",)
+
+    class Meta:
+        model = Department
+        fields = ["q", "organisation"]
+
+
+class ContactFilterSet(SearchFilterSet):
+    search_fields = ("name", "email", "phone")
+    organisation = django_filters.ModelChoiceFilter(queryset=Organisation.objects.all(), label=_("Organisation"))
+    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("Department"))
+    is_vip = django_filters.BooleanFilter(label=_("VIP"))
+    unsubscribed = django_filters.BooleanFilter(label=_("Unsubscribed"))
+    preferred_language = django_filters.ChoiceFilter(choices=Language.choices, label=_("Preferred language"))
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Contact
+        fields = ["q", "organisation", "department", "is_vip", "unsubscribed", "preferred_language", "is_active"]
+
+
+class CalendarFilterSet(SearchFilterSet):
+    search_fields = ("name",)
+
+    class Meta:
+        model = Calendar
+        fields = ["q", "country", "always_open", "is_default"]

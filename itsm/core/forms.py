@@ -1,0 +1,79 @@
+"""Forms of the core records. They parse and validate; services do the writes."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Calendar, CalendarOverride, Contact, Department, Organisation
+
+
+class BootstrapFormMixin:
+    """Give every widget its Bootstrap class, so templates render fields uniformly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+class OrganisationForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "code", "kind", "is_key_customer", "address", "notes", "is_active"]
+
+
+class DepartmentForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Department
+        fields = ["organisation", "name"]
+
+
+class ContactForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "organisation",
+            "department",
+            "name",
+            "email",
+            "phone",
+            "is_vip",
+            "preferred_language",
+            "unsubscribed",
+            "is_active",
+            "notes",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(is_active=True)
+        self.fields["department"].queryset = Department.objects.select_related("organisation")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("email") and not cleaned.get("phone"):
+            raise forms.ValidationError(_("Give an email address or a phone number."))
+        return cleaned
+
+
+class CalendarForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Calendar
+        fields = ["name", "country", "subdivision", "time_zone", "work_start", "work_end", "always_open"]
+        widgets = {
+            "work_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "work_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+
+class CalendarOverrideForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = CalendarOverride
+        fields = ["date", "is_working_day", "reason"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}

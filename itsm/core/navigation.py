@@ -1,0 +1,128 @@
+"""The navigation: each entry shows only to users holding its permission.
+
+Apps add their entries to ``NAVIGATION`` as they are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    permission: str | None = None  # None: every signed-in user
+    section: str | Promise = ""
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem(_("Home"), "home"),
+    NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
+    NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
+    NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
+    NavItem(_("Audit trail"), "audit_list", "auditlog.view_logentry", _("Reference data")),
+    NavItem(_("API documentation"), "swagger-ui", None, _("Help")),
+]
+
+
+def navigation_for(user) -> list[dict]:
+    """Sections of visible entries for ``user``: [{"label", "items": [{"label", "url"}]}]."""
+    sections: dict[str, dict] = {}
+    for item in NAVIGATION:
+        if item.permission and not user.has_perm(item.permission):
+            continue
+        key = str(item.section)
+        sections.setdefault(key, {"label": item.section, "items": []})["items"].append(
+            {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
+        )
+    return list(sections.values())
+
+
+@dataclass(frozen=True)
+class HomeLink:
+    label: str | Promise
+    url_name: str
+    permission: str | None = None
+
+
+# What each role does (SPEC §1) and where it starts. Apps add links as they are built.
+ROLE_HOME: dict[str, dict] = {
+    "service_desk": {
+        "summary": _(
+            "Log complaints from any channel, accept and respond, record ticket call-backs and weekly visits."
+        ),
+        "links": [
+            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
+            HomeLink(_("New contact"), "contact_create", "core.add_contact"),
+        ],
+    },
+    "satisfaction_owner": {
+        "summary": _("Plan surveys, build questionnaires, analyse results and propose improvements."),
+        "links": [HomeLink(_("Contacts"), "contact_list", "core.view_contact")],
+    },
+    "br_manager": {
+        "summary": _(
+            "Own escalated complaints, approve questionnaires, own service improvement plans, run review meetings."
+        ),
+        "links": [
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
+        ],
+    },
+    "department_head": {
+        "summary": _("Receive second-level escalations and approve the department's improvement plans."),
+        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+    },
+    "management_rep": {
+        "summary": _("Handle third-level escalations, approve internal audit plans, run the management review."),
+        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+    },
+    "process_owner": {
+        "summary": _("Own KPI definitions and targets, see everything and configure the process."),
+        "links": [
+            HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
+            HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+        ],
+    },
+    "service_level_manager": {
+        "summary": _("Keep the service catalogue, SLA / OLA / UC agreements, targets, measurements and reviews."),
+        "links": [
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+            HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
+        ],
+    },
+    "quality_manager": {
+        "summary": _("Write the monthly quality report, run internal audits and company-level surveys."),
+        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+    },
+    "auditor": {
+        "summary": _("Read every record and its history; export PDF review packs."),
+        "links": [
+            HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
+        ],
+    },
+}
+
+
+def home_sections_for(user, roles: list[str]) -> list[dict]:
+    """One section per role of ``user``: its summary and the links it may follow."""
+    sections = []
+    for role in roles:
+        spec = ROLE_HOME.get(role)
+        if spec is None:
+            continue
+        links = [
+            {"label": link.label, "url": reverse(link.url_name)}
+            for link in spec["links"]
+            if link.permission is None or user.has_perm(link.permission)
+        ]
+        sections.append({"role": role, "summary": spec["summary"], "links": links})
+    return sections

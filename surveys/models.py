@@ -1,0 +1,1 @@
+"""Satisfaction (满意度): the domain records of this app are added by its own issue."""

@@ -1,0 +1,65 @@
+"""Shared fixtures: a user per role, API clients, a clean calendar cache."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from itsm.core import calendar as business_calendar
+from itsm.core.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_calendar_cache():
+    business_calendar.clear_cache()
+    yield
+    business_calendar.clear_cache()
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user("auditor")`` → a user holding that role (``None``: no role at all)."""
+
+    def make(role: str | None = None, **fields):
+        user = UserFactory(**fields)
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture(params=[r.value for r in Role])
+def any_role(request):
+    return request.param
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def client_as(client, make_user):
+    """``client_as("service_desk")`` → the Django test client logged in with that role."""
+
+    def login(role: str | None):
+        user = make_user(role)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_as(api_client, make_user):
+    """``api_as("auditor")`` → a DRF client authenticated as a user with that role."""
+
+    def login(role: str | None):
+        user = make_user(role)
+        api_client.force_authenticate(user)
+        api_client.user = user
+        return api_client
+
+    return login
