@@ -2,12 +2,17 @@
 
 Recording is django-auditlog's (actor from the request middleware, or ``set_actor`` in
 services and tasks). What this module adds is that the trail cannot be changed: the admin
-offers no add / change / delete, and database triggers (migration core.0003) refuse UPDATE
+offers no add / change / delete, and database triggers (installed by migration core.0003) refuse UPDATE
 and DELETE of log rows except the ``actor_id`` being nulled when a user row goes away.
+TRUNCATE (and dropping the triggers) needs the table owner's rights, which the application's
+database role should not have in production.
 """
+
+from contextlib import contextmanager
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.db import connection as default_connection
 
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation, User
 
@@ -22,3 +27,67 @@ auditlog.register(User, exclude_fields=["password", "last_login"], m2m_fields={"
 def history_of(obj):
     """The audit trail of ``obj``, newest first, with actors loaded in the same query."""
     return LogEntry.objects.get_for_object(obj).select_related("actor").order_by("-timestamp", "-pk")
+
+
+_PROTECTED_COLUMNS = (
+    "content_type_id, object_pk, object_id, object_repr, serialized_data, action, changes_text, "
+    "changes, cid, remote_addr, remote_port, timestamp, additional_data, actor_email"
+)
+
+_TRIGGERS = {
+    "sqlite": (
+        [
+            f"""CREATE TRIGGER auditlog_logentry_no_update BEFORE UPDATE OF {_PROTECTED_COLUMNS}
+                ON auditlog_logentry BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;""",
+            """CREATE TRIGGER auditlog_logentry_no_delete BEFORE DELETE ON auditlog_logentry
+                BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be deleted'); END;""",
+        ],
+        [
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_update;",
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_delete;",
+        ],
+    ),
+    "postgresql": (
+        [
+            """CREATE OR REPLACE FUNCTION auditlog_logentry_refuse() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION 'the audit trail cannot be changed or deleted'; END;
+                $$ LANGUAGE plpgsql;""",
+            f"""CREATE TRIGGER auditlog_logentry_no_update BEFORE UPDATE OF {_PROTECTED_COLUMNS}
+                ON auditlog_logentry FOR EACH ROW EXECUTE FUNCTION auditlog_logentry_refuse();""",
+            """CREATE TRIGGER auditlog_logentry_no_delete BEFORE DELETE ON auditlog_logentry
+                FOR EACH ROW EXECUTE FUNCTION auditlog_logentry_refuse();""",
+        ],
+        [
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_update ON auditlog_logentry;",
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_delete ON auditlog_logentry;",
+            "DROP FUNCTION IF EXISTS auditlog_logentry_refuse();",
+        ],
+    ),
+}
+
+
+def _execute(connection, index: int) -> None:
+    statements = _TRIGGERS.get(connection.vendor)
+    if statements is None:
+        raise RuntimeError(f"No audit-trail triggers for the {connection.vendor} database.")
+    with connection.cursor() as cursor:
+        for statement in statements[index]:
+            cursor.execute(statement)
+
+
+def create_immutability_triggers(connection=default_connection) -> None:
+    _execute(connection, 0)
+
+
+def drop_immutability_triggers(connection=default_connection) -> None:
+    _execute(connection, 1)
+
+
+@contextmanager
+def immutability_suspended(connection=default_connection):
+    """Lift the triggers for a maintenance step (a test database flush, a retention purge)."""
+    drop_immutability_triggers(connection)
+    try:
+        yield
+    finally:
+        create_immutability_triggers(connection)
