@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import Calendar, CalendarOverride, Contact, Department, Notification, Organisation, PeriodicCheckRun, User
+from .services import calendar_touch
 
 
 @admin.register(User)
@@ -45,6 +46,12 @@ class CalendarOverrideInline(admin.TabularInline):
 class CalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "country", "time_zone", "work_start", "work_end", "always_open", "is_default")
     inlines = [CalendarOverrideInline]
+
+    # Edits here bypass the services' forms, not their consequence: every change of a calendar
+    # or its overrides bumps the version and recomputes due dates, as on the calendar page.
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        calendar_touch(form.instance)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -41,8 +41,13 @@ _TRIGGERS = {
                 ON auditlog_logentry BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;""",
             """CREATE TRIGGER auditlog_logentry_no_delete BEFORE DELETE ON auditlog_logentry
                 BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be deleted'); END;""",
+            # actor_id may only be nulled (user deleted), never pointed at someone else.
+            """CREATE TRIGGER auditlog_logentry_no_new_actor BEFORE UPDATE OF actor_id ON auditlog_logentry
+                WHEN NEW.actor_id IS NOT NULL
+                BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;""",
         ],
         [
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_new_actor;",
             "DROP TRIGGER IF EXISTS auditlog_logentry_no_update;",
             "DROP TRIGGER IF EXISTS auditlog_logentry_no_delete;",
         ],
@@ -56,8 +61,11 @@ _TRIGGERS = {
                 ON auditlog_logentry FOR EACH ROW EXECUTE FUNCTION auditlog_logentry_refuse();""",
             """CREATE TRIGGER auditlog_logentry_no_delete BEFORE DELETE ON auditlog_logentry
                 FOR EACH ROW EXECUTE FUNCTION auditlog_logentry_refuse();""",
+            """CREATE TRIGGER auditlog_logentry_no_new_actor BEFORE UPDATE OF actor_id ON auditlog_logentry
+                FOR EACH ROW WHEN (NEW.actor_id IS NOT NULL) EXECUTE FUNCTION auditlog_logentry_refuse();""",
         ],
         [
+            "DROP TRIGGER IF EXISTS auditlog_logentry_no_new_actor ON auditlog_logentry;",
             "DROP TRIGGER IF EXISTS auditlog_logentry_no_update ON auditlog_logentry;",
             "DROP TRIGGER IF EXISTS auditlog_logentry_no_delete ON auditlog_logentry;",
             "DROP FUNCTION IF EXISTS auditlog_logentry_refuse();",

@@ -20,7 +20,7 @@ All moments are aware datetimes; results are returned in the calendar's time zon
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -80,10 +80,25 @@ def _package_days(country: str, subdivision: str, year: int) -> tuple[frozenset[
         table = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
     except (NotImplementedError, KeyError):
         return frozenset(), frozenset(), frozenset({5, 6})
+    weekend = frozenset(getattr(table, "weekend", {5, 6}))
+    if year > table.end_year:
+        # Past its last year (2100) the package returns no holidays at all, not even New
+        # Year's Day. Keep its fixed-date rules: the days that are holidays in each of its
+        # last years (lunar and "observed" days move, so they drop out).
+        fixed = _fixed_holidays(country, subdivision, table.end_year)
+        return frozenset(date(year, month, day) for month, day in fixed), frozenset(), weekend
     days_off = frozenset(d for d in table if d.year == year)
     workdays = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
-    weekend = frozenset(getattr(table, "weekend", {5, 6}))
     return days_off, workdays, weekend
+
+
+@lru_cache(maxsize=16)
+def _fixed_holidays(country: str, subdivision: str, last_year: int) -> frozenset[tuple[int, int]]:
+    """(month, day) of the holidays the package has on the same date in each of its last 4 years."""
+    years = range(last_year - 3, last_year + 1)
+    table = holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    per_year = [{(d.month, d.day) for d in table if d.year == year} for year in years]
+    return frozenset(set.intersection(*per_year))
 
 
 def _working_days_of_year(calendar: Calendar, year: int) -> frozenset[date]:
@@ -179,9 +194,9 @@ def _window(day: date, calendar: Calendar) -> tuple[datetime, datetime]:
 def is_working_moment(moment: datetime, calendar: Calendar | None = None) -> bool:
     """Whether ``moment`` falls inside the calendar's working hours on a working day."""
     calendar = _resolve(calendar)
+    local = _local(moment, calendar)  # refuses a naive moment on every calendar
     if calendar.always_open:
         return True
-    local = _local(moment, calendar)
     if not is_working_day(local.date(), calendar):
         return False
     start, end = _window(local.date(), calendar)
@@ -219,7 +234,9 @@ def add_working_time(moment: datetime, duration: timedelta, calendar: Calendar |
         raise ValueError("add_working_time takes a non-negative duration.")
     local = _local(moment, calendar)
     if calendar.always_open:
-        return local + duration
+        # Add in UTC: aware arithmetic within one zone is wall-clock time, which is an hour
+        # off across a DST change (and can land in the hour that does not exist).
+        return (local.astimezone(UTC) + duration).astimezone(local.tzinfo)
     current = next_working_moment(local, calendar)
     remaining = duration
     while True:
@@ -234,11 +251,13 @@ def add_working_time(moment: datetime, duration: timedelta, calendar: Calendar |
 def working_time_between(start: datetime, end: datetime, calendar: Calendar | None = None) -> timedelta:
     """Working time from ``start`` to ``end`` (negative when ``end`` is before ``start``)."""
     calendar = _resolve(calendar)
-    if end < start:
-        return -working_time_between(end, start, calendar)
+    # Convert first: comparing a naive with an aware datetime would raise TypeError.
     local_start, local_end = _local(start, calendar), _local(end, calendar)
+    if local_end.astimezone(UTC) < local_start.astimezone(UTC):  # by instant, also in a DST fold
+        return -working_time_between(end, start, calendar)
     if calendar.always_open:
-        return local_end - local_start
+        # Elapsed time, not the wall-clock difference (they differ across a DST change).
+        return local_end.astimezone(UTC) - local_start.astimezone(UTC)
     total = timedelta(0)
     day = local_start.date()
     while day <= local_end.date():

@@ -46,7 +46,10 @@ class DepartmentFilterSet(SearchFilterSet):
 class ContactFilterSet(SearchFilterSet):
     search_fields = ("name", "email", "phone")
     organisation = django_filters.ModelChoiceFilter(queryset=Organisation.objects.all(), label=_("Organisation"))
-    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("Department"))
+    # A department's name includes its organisation's: load both in the one query.
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.select_related("organisation"), label=_("Department")
+    )
     is_vip = django_filters.BooleanFilter(label=_("VIP"))
     unsubscribed = django_filters.BooleanFilter(label=_("Unsubscribed"))
     preferred_language = django_filters.ChoiceFilter(choices=Language.choices, label=_("Preferred language"))
@@ -55,6 +58,15 @@ class ContactFilterSet(SearchFilterSet):
     class Meta:
         model = Contact
         fields = ["q", "organisation", "department", "is_vip", "unsubscribed", "preferred_language", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisation = (self.data or {}).get("organisation")
+        if organisation and str(organisation).isdigit():
+            # Offer (and accept) only that organisation's departments.
+            self.filters["department"].queryset = Department.objects.filter(
+                organisation_id=organisation
+            ).select_related("organisation")
 
 
 class CalendarFilterSet(SearchFilterSet):

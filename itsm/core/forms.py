@@ -57,8 +57,9 @@ class ContactForm(BootstrapFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("email") and not cleaned.get("phone"):
-            raise forms.ValidationError(_("Give an email address or a phone number."))
+        # Shown next to the email field, where the API reports it too.
+        if not cleaned.get("email") and not cleaned.get("phone") and "email" not in self.errors:
+            self.add_error("email", _("Give an email address or a phone number."))
         return cleaned
 
 
@@ -70,6 +71,14 @@ class CalendarForm(BootstrapFormMixin, forms.ModelForm):
             "work_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "work_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("work_start"), cleaned.get("work_end")
+        # The model's check constraint says the same, but only as a form-wide error.
+        if start is not None and end is not None and end <= start:
+            self.add_error("work_end", _("Working hours must end after they start."))
+        return cleaned
 
 
 class CalendarOverrideForm(BootstrapFormMixin, forms.ModelForm):

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -66,13 +67,20 @@ class ObjectListView(RoleRequiredMixin, ListView):
     default_ordering: tuple[str, ...] = ()
     select_related: tuple[str, ...] = ()
     create_url_name: str | None = None
+    # Filters shown on the page only once another filter has a value ({"department":
+    # "organisation"}): their choices would otherwise list every row of a large table.
+    dependent_filters: dict[str, str] = {}
 
     def get_queryset(self):
         queryset = self.visible_queryset().select_related(*self.select_related)
         self.filterset = None
         if self.filterset_class is not None:
             self.filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
-            queryset = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else queryset
+            if self.filterset.is_bound and not self.filterset.is_valid():
+                # Show the errors next to the filters and no rows: never "everything" for a
+                # filter the user typed wrong.
+                return queryset.none()
+            queryset = self.filterset.qs if self.filterset.is_bound else queryset
         sort = self.request.GET.get("sort", "")
         if sort.lstrip("-") in self.ordering_fields:
             return queryset.order_by(sort, "pk")
@@ -85,6 +93,7 @@ class ObjectListView(RoleRequiredMixin, ListView):
         context.update(
             filterset=self.filterset,
             filter_form=self.filterset.form if self.filterset is not None else None,
+            filter_fields=self._shown_filter_fields(),
             columns=self.columns,
             ordering_fields=self.ordering_fields,
             current_sort=self.request.GET.get("sort", ""),
@@ -92,6 +101,15 @@ class ObjectListView(RoleRequiredMixin, ListView):
             create_url_name=self.create_url_name,
         )
         return context
+
+    def _shown_filter_fields(self) -> list:
+        if self.filterset is None:
+            return []
+        return [
+            field
+            for field in self.filterset.form
+            if field.name not in self.dependent_filters or self.request.GET.get(self.dependent_filters[field.name])
+        ]
 
 
 class ObjectDetailView(RoleRequiredMixin, DetailView):
@@ -206,5 +224,7 @@ class ObjectHistoryView(LoginRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(entries=history_of(self.object), opts=self.model._meta)
+        paginator = Paginator(history_of(self.object), 50)
+        page_obj = paginator.get_page(self.request.GET.get("page"))
+        context.update(entries=page_obj.object_list, page_obj=page_obj, paginator=paginator, opts=self.model._meta)
         return context

@@ -85,6 +85,11 @@ class Organisation(TimeStamped):
     def get_absolute_url(self) -> str:
         return reverse("organisation_detail", args=[self.pk])
 
+    def clean(self) -> None:
+        # The check constraint says the same; this puts the message on the field.
+        if self.is_key_customer and self.kind != OrganisationKind.CUSTOMER:
+            raise ValidationError({"is_key_customer": _("Only a customer organisation can be a key customer.")})
+
 
 class Department(TimeStamped):
     """A department of an organisation (surveys sample per department; visits are per department)."""
@@ -201,8 +206,13 @@ class Calendar(TimeStamped):
     def clean(self) -> None:
         from zoneinfo import available_timezones
 
+        errors = {}
         if self.time_zone not in available_timezones():
-            raise ValidationError({"time_zone": _("Unknown time zone.")})
+            errors["time_zone"] = _("Unknown time zone.")
+        if self.work_start is not None and self.work_end is not None and self.work_end <= self.work_start:
+            errors["work_end"] = _("Working hours must end after they start.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class CalendarOverride(TimeStamped):

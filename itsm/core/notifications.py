@@ -115,7 +115,10 @@ def notification_queue(
     if send_after <= now:
         from .tasks import send_notification_task
 
-        transaction.on_commit(lambda: send_notification_task.delay(notification.pk))
+        # robust: the caller's transaction has committed by now, so a failure to hand the mail
+        # over (broker down) must not turn into an error for it, nor skip the other commit
+        # hooks. The row stays pending and the periodic check sends it.
+        transaction.on_commit(lambda: send_notification_task.delay(notification.pk), robust=True)
     return notification
 
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView
@@ -122,6 +122,7 @@ class ContactListView(ObjectListView):
         ("get_preferred_language_display", _("Language")),
     ]
     ordering_fields = ("name", "organisation__name", "email")
+    dependent_filters = {"department": "organisation"}
     create_url_name = "contact_create"
 
 
@@ -285,7 +286,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         status["database"] = f"error: {exc.__class__.__name__}"
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception as exc:
         status["broker"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in status.values())

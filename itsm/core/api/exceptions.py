@@ -5,6 +5,7 @@ invalid input): a validation problem is a 400 with a message per field, never a 
 Services raise Django's ``ValidationError`` / ``PermissionDenied``; they map here too.
 """
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -29,7 +31,12 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        errors = response.data
+        if not isinstance(errors, dict):
+            errors = {api_settings.NON_FIELD_ERRORS_KEY: errors}
+        if NON_FIELD_ERRORS in errors:
+            # Django's "__all__" (model clean / check constraints) under DRF's one name.
+            errors = {api_settings.NON_FIELD_ERRORS_KEY: errors.pop(NON_FIELD_ERRORS), **errors}
         response.data = {"message": _("The input is not valid."), "errors": errors}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data

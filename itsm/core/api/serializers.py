@@ -1,6 +1,7 @@
 """Serializers of the core records. Writes go through the services, as on the pages."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .. import services
@@ -84,5 +85,5 @@ class ContactSerializer(ServiceModelSerializer):
         email = attrs.get("email", getattr(self.instance, "email", ""))
         phone = attrs.get("phone", getattr(self.instance, "phone", ""))
         if not email and not phone:
-            raise serializers.ValidationError({"email": "Give an email address or a phone number."})
+            raise serializers.ValidationError({"email": _("Give an email address or a phone number.")})
         return attrs

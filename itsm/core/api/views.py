@@ -1,8 +1,11 @@
 """API of the core records: organisations and contacts."""
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch
 from rest_framework import viewsets
 
+from .. import services
 from ..filters import ContactFilterSet, OrganisationFilterSet
 from ..models import Contact, Department, Organisation
 from .serializers import ContactSerializer, OrganisationSerializer
@@ -16,11 +19,10 @@ class VisibleModelViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return self.queryset.visible_to(self.request.user)
 
-    def perform_destroy(self, instance):
-        from auditlog.context import set_actor
+    delete_service: Callable[..., None]
 
-        with set_actor(self.request.user):
-            instance.delete()
+    def perform_destroy(self, instance):
+        type(self).delete_service(**{instance._meta.model_name: instance}, actor=self.request.user)
 
 
 class OrganisationViewSet(VisibleModelViewSet):
@@ -28,6 +30,7 @@ class OrganisationViewSet(VisibleModelViewSet):
         Prefetch("departments", queryset=Department.objects.order_by("name"))
     ).order_by("name")
     serializer_class = OrganisationSerializer
+    delete_service = services.organisation_delete
     filterset_class = OrganisationFilterSet
     search_fields = ["name", "code"]
     ordering_fields = ["name", "code", "kind", "created_at"]
@@ -36,6 +39,7 @@ class OrganisationViewSet(VisibleModelViewSet):
 class ContactViewSet(VisibleModelViewSet):
     queryset = Contact.objects.select_related("organisation").order_by("name", "pk")
     serializer_class = ContactSerializer
+    delete_service = services.contact_delete
     filterset_class = ContactFilterSet
     search_fields = ["name", "email", "phone"]
     ordering_fields = ["name", "email", "created_at"]

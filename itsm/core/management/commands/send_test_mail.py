@@ -22,4 +22,5 @@ class Command(BaseCommand):
             context={"sent_at": timezone.now()},
             urgent=True,
         )
-        self.stdout.write(f"Queued notification {notification.pk} to {address} ({notification.status}).")
+        notification.refresh_from_db()
+        self.stdout.write(f"Notification {notification.pk} to {address}: {notification.get_status_display()}.")
