@@ -12,7 +12,7 @@ from .services import calendar_touch
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Preferences"), {"fields": ("phone", "preferred_language")}))
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Preferences"), {"fields": ("phone", "preferred_language")}))
 
 
 @admin.register(Organisation)

@@ -16,7 +16,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, ListView
@@ -28,7 +28,8 @@ from .permissions import can, can_view_history
 class RoleRequiredMixin(LoginRequiredMixin):
     """Signed-in users holding ``permission_verb`` on ``model``; everyone else gets 403."""
 
-    model: type[models.Model]
+    model: Any
+    request: HttpRequest
     permission_verb = "view"
 
     def dispatch(self, request, *args, **kwargs):

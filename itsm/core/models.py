@@ -24,8 +24,8 @@ class User(AbstractUser):
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
+        verbose_name = _("user")  # type: ignore[assignment]
+        verbose_name_plural = _("users")  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -155,7 +155,8 @@ class Contact(TimeStamped):
         return reverse("contact_detail", args=[self.pk])
 
     def clean(self) -> None:
-        if self.department_id and self.organisation_id and self.department.organisation_id != self.organisation_id:
+        department = self.department if self.department_id else None
+        if department is not None and self.organisation_id and department.organisation_id != self.organisation_id:
             raise ValidationError({"department": _("The department must belong to the contact's organisation.")})
 
 

@@ -67,6 +67,7 @@ def _render(template: str, language: str, context: dict[str, Any]) -> tuple[str,
     with translation.override(language):
         subject = " ".join(render_to_string(pick("subject.txt"), context).split())
         text = render_to_string(pick("txt"), context)
+        html: str
         try:
             html = render_to_string(pick("html"), context)
         except TemplateDoesNotExist:

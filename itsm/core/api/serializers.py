@@ -1,5 +1,8 @@
 """Serializers of the core records. Writes go through the services, as on the pages."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -11,8 +14,8 @@ from ..models import Contact, Department, Organisation
 class ServiceModelSerializer(serializers.ModelSerializer):
     """A ModelSerializer whose create / update call the app's services with the acting user."""
 
-    create_service = None
-    update_service = None
+    create_service: Callable[..., Any]
+    update_service: Callable[..., Any]
 
     def _call(self, service, **kwargs):
         try:
