@@ -3,9 +3,24 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BooleanWidget
 
 from .choices import Language, OrganisationKind
 from .models import Calendar, Contact, Department, Organisation
+
+
+class AnyYesNoWidget(BooleanWidget):
+    """A yes / no filter whose empty choice reads "Any" (not django-filter's "Unknown")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", AnyYesNoWidget)
+        super().__init__(*args, **kwargs)
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -27,8 +42,8 @@ class SearchFilterSet(django_filters.FilterSet):
 class OrganisationFilterSet(SearchFilterSet):
     search_fields = ("name", "code")
     kind = django_filters.ChoiceFilter(choices=OrganisationKind.choices, label=_("Kind"))
-    is_key_customer = django_filters.BooleanFilter(label=_("Key customer"))
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_key_customer = YesNoFilter(label=_("Key customer"))
+    is_active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Organisation
@@ -50,10 +65,10 @@ class ContactFilterSet(SearchFilterSet):
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.select_related("organisation"), label=_("Department")
     )
-    is_vip = django_filters.BooleanFilter(label=_("VIP"))
-    unsubscribed = django_filters.BooleanFilter(label=_("Unsubscribed"))
+    is_vip = YesNoFilter(label=_("VIP"))
+    unsubscribed = YesNoFilter(label=_("Unsubscribed"))
     preferred_language = django_filters.ChoiceFilter(choices=Language.choices, label=_("Preferred language"))
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Contact
@@ -71,6 +86,8 @@ class ContactFilterSet(SearchFilterSet):
 
 class CalendarFilterSet(SearchFilterSet):
     search_fields = ("name",)
+    always_open = YesNoFilter(label=_("24×7"))
+    is_default = YesNoFilter(label=_("Default"))
 
     class Meta:
         model = Calendar

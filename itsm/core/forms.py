@@ -6,20 +6,27 @@ from django.utils.translation import gettext_lazy as _
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation
 
 
+def bootstrap_widgets(form: forms.BaseForm) -> forms.BaseForm:
+    """Give every widget of ``form`` its Bootstrap class (edit forms and filter forms alike)."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select | forms.SelectMultiple):
+            css = "form-select"
+        else:
+            css = "form-control"
+        if css not in widget.attrs.get("class", ""):
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+    return form
+
+
 class BootstrapFormMixin:
-    """Give every widget its Bootstrap class, so templates render fields uniformly."""
+    """Render fields uniformly: every widget gets its Bootstrap class."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+        bootstrap_widgets(self)
 
 
 class OrganisationForm(BootstrapFormMixin, forms.ModelForm):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, ListView
 
 from .audit import history_of
+from .forms import bootstrap_widgets
 from .permissions import can, can_view_history
 
 
@@ -93,7 +94,7 @@ class ObjectListView(RoleRequiredMixin, ListView):
         query.pop("page", None)
         context.update(
             filterset=self.filterset,
-            filter_form=self.filterset.form if self.filterset is not None else None,
+            filter_form=bootstrap_widgets(self.filterset.form) if self.filterset is not None else None,
             filter_fields=self._shown_filter_fields(),
             columns=self.columns,
             ordering_fields=self.ordering_fields,

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import Language, NotificationStatus, OrganisationKind
 
@@ -58,7 +59,7 @@ class Organisation(TimeStamped):
         _("kind"), max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.CUSTOMER
     )
     is_key_customer = models.BooleanField(
-        _("key customer"), default=False, help_text=_("重点客户: surveyed and reported separately.")
+        _("key customer"), default=False, help_text=_("Key customers are surveyed and reported on separately.")
     )
     address = models.CharField(_("address"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -125,7 +126,7 @@ class Contact(TimeStamped):
         blank=True,
         verbose_name=_("department"),
     )
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=120)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)

@@ -582,3 +582,15 @@ def test_history_page_is_paginated(client_as, make_user):
     assert len(first.context["entries"]) == 50 and first.context["page_obj"].has_next()
     second = client.get(reverse("organisation_history", args=[organisation.pk]), {"page": 2})
     assert len(second.context["entries"]) == 11
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-hans">' in html(response)
+
+
+def test_a_signed_in_users_preferred_language_applies_until_they_switch(client, make_user):
+    client.force_login(make_user("service_desk", preferred_language="en"))
+    assert '<html lang="en">' in html(client.get(reverse("home")))
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    assert '<html lang="zh-hans">' in html(client.get(reverse("home")))

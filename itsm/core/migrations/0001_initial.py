@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
                 ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
                 ('kind', models.CharField(choices=[('customer', 'Customer'), ('internal_team', 'Internal team'), ('supplier', 'Supplier')], default='customer', max_length=20, verbose_name='kind')),
-                ('is_key_customer', models.BooleanField(default=False, help_text='重点客户: surveyed and reported separately.', verbose_name='key customer')),
+                ('is_key_customer', models.BooleanField(default=False, help_text='Key customers are surveyed and reported on separately.', verbose_name='key customer')),
                 ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),

@@ -1,0 +1,32 @@
+"""Request middleware of the core app."""
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+
+class LanguageMiddleware:
+    """Chinese first: the language is the one chosen with the switcher (its cookie), else the
+    signed-in user's preferred language, else ``LANGUAGE_CODE`` (zh-hans).
+
+    Unlike Django's LocaleMiddleware it ignores the browser's Accept-Language: staff on an
+    English-language browser still get the organisation's language until they choose.
+    Place it after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.supported = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in self.supported:
+            user = getattr(request, "user", None)
+            preferred = getattr(user, "preferred_language", "") if user and user.is_authenticated else ""
+            language = preferred if preferred in self.supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
