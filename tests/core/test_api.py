@@ -381,6 +381,8 @@ def test_healthz_reports_database_and_broker(client):
 def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
     # Nobody listens on port 1; monkeypatch restores the real broker afterwards.
     monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setitem(celery_app.conf, "broker_transport_options", {})
     response = client.get("/healthz")
     assert response.status_code == 503

@@ -8,7 +8,9 @@ import os
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.core import mail
+from django.db import connections
 
 from itsm.celery import app as celery_app
 from itsm.core.choices import NotificationStatus
@@ -25,15 +27,23 @@ pytestmark = [
 ]
 
 
+def _close_worker_connections(**kwargs):
+    # Runs in the worker thread: close its own database connections (they are per thread),
+    # as Celery's Django fix-up does in a real worker, so the test database can be dropped.
+    connections.close_all()
+
+
 @pytest.fixture
 def real_worker(settings):
     """A Celery worker thread consuming from the configured broker, tasks not eager."""
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = os.environ["CELERY_BROKER_URL"]
+    task_postrun.connect(_close_worker_connections, weak=False, dispatch_uid="test-close-connections")
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
             yield worker
     finally:
+        task_postrun.disconnect(dispatch_uid="test-close-connections")
         celery_app.conf.task_always_eager = True
 
 
