@@ -5,7 +5,7 @@ worker against CELERY_BROKER_URL.
 """
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import DATABASES, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-only-insecure-key")
@@ -15,3 +15,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 ALLOWED_HOSTS = ["*"]
+# The live server answers each request in a new thread; a persistent connection there would
+# outlive its thread and keep the test database from being dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -54,9 +54,10 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for the browser tests. Package scope: Playwright's event loop
+    stops when they are done, before pytest-django runs the tests that need no database."""
     if not CHROMIUM.exists():
         pytest.skip(f"e2e tests need Chromium at {CHROMIUM} (apt-get install chromium, or set E2E_CHROMIUM)")
     from playwright.sync_api import sync_playwright
