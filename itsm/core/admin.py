@@ -6,7 +6,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Calendar, CalendarOverride, Contact, Department, Notification, Organisation, PeriodicCheckRun, User
+from .models import (
+    AccessToken,
+    Calendar,
+    CalendarOverride,
+    Contact,
+    Department,
+    Notification,
+    Organisation,
+    PeriodicCheckRun,
+    User,
+)
 from .services import calendar_touch
 
 
@@ -75,6 +85,27 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.register(PeriodicCheckRun)
 class PeriodicCheckRunAdmin(ReadOnlyAdmin):
     list_display = ("name", "last_started_at", "last_finished_at", "last_result")
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdmin):
+    """Who was sent which personal link and what became of it. Never the token or its hash:
+    neither opens anything, but neither is anyone's business here."""
+
+    list_display = ("created_at", "purpose", "content_type", "object_id", "expires_at", "used_at", "revoked_at")
+    list_filter = ("purpose", ("content_type", admin.RelatedOnlyFieldListFilter))
+    fields = (
+        "purpose",
+        "content_type",
+        "object_id",
+        "created_at",
+        "expires_at",
+        "last_seen_at",
+        "used_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    list_select_related = ("content_type",)
 
 
 admin.site.unregister(LogEntry)

@@ -6,6 +6,8 @@ No workflow code lives here; writes go through ``itsm.core.services``.
 from datetime import time
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -290,3 +292,40 @@ class PeriodicCheckRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccessToken(models.Model):
+    """A personal link for someone without an account: a customer confirming a complaint
+    result, a contact answering a survey invitation.
+
+    Only the SHA-256 hex digest of the random token is stored (``token_hash``, unique); the
+    token itself exists only in the mail that carries the link, so a copy of the database
+    opens no link. A row grants one ``purpose`` on one target (any model, by content type and
+    id) until ``expires_at``; ``used_at`` is set once, by the single submission the link allows,
+    and ``revoked_at`` once staff withdraw it (a newer link, a closed campaign). Neither is
+    ever cleared. Rows are written only through ``itsm.core.tokens``.
+    """
+
+    purpose = models.CharField(_("purpose"), max_length=50, db_index=True)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", verbose_name=_("target type")
+    )
+    object_id = models.PositiveBigIntegerField(_("target id"))
+    target = GenericForeignKey("content_type", "object_id")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(
+        _("last opened"), null=True, blank=True, help_text=_("When the link was last opened.")
+    )
+
+    class Meta:
+        verbose_name = _("access link")
+        verbose_name_plural = _("access links")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="core_token_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.content_type_id}:{self.object_id}"

@@ -22,6 +22,12 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
+    NavItem(_("All complaints"), "complaint_list", "complaints.view_complaint", _("Complaints")),
+    NavItem(_("Register a complaint"), "complaint_create", "complaints.add_complaint", _("Complaints")),
+    NavItem(_("My complaints"), "complaint_mine", "complaints.change_complaint", _("Complaints")),
+    NavItem(_("Overdue complaints"), "complaint_overdue", "complaints.view_complaint", _("Complaints")),
+    NavItem(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint", _("Complaints")),
+    NavItem(_("Complaint deadlines"), "complaint_target_list", "complaints.view_complainttarget", _("Complaints")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
@@ -76,11 +82,18 @@ ROLE_HOME: dict[str, dict] = {
     },
     "department_head": {
         "summary": _("Receive second-level escalations and approve the department's improvement plans."),
-        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+        "links": [
+            HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+        ],
     },
     "management_rep": {
         "summary": _("Handle third-level escalations, approve internal audit plans, run the management review."),
-        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+        "links": [
+            HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
+            HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+        ],
     },
     "process_owner": {
         "summary": _("Own KPI definitions and targets, see everything and configure the process."),

@@ -43,22 +43,39 @@ _READ_CORE = {
     "core.calendaroverride": VIEW,
 }
 
+# Complaints: the desk and BR managers register and work them; heads and the management
+# representative work the escalations that reach them; the workflow table says which actions.
+_COMPLAINTS_READ = {
+    "complaints.complaint": VIEW,
+    "complaints.complaintevent": VIEW,
+    "complaints.complaintattachment": VIEW,
+    "complaints.complainttarget": VIEW,
+}
+_COMPLAINTS_WORK = {**_COMPLAINTS_READ, "complaints.complaint": EDIT, "complaints.complaintattachment": EDIT}
+_COMPLAINTS_ESCALATION = {
+    **_COMPLAINTS_READ,
+    "complaints.complaint": "view change",
+    "complaints.complaintattachment": EDIT,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
         "core.contact": EDIT,
         "core.department": EDIT,
         "core.organisation": EDIT,
+        **_COMPLAINTS_WORK,
     },
-    Role.SATISFACTION_OWNER: {**_READ_CORE, "core.contact": EDIT},
+    Role.SATISFACTION_OWNER: {**_READ_CORE, "core.contact": EDIT, **_COMPLAINTS_READ},
     Role.BR_MANAGER: {
         **_READ_CORE,
         "core.organisation": EDIT,
         "core.department": EDIT,
         "core.contact": EDIT,
+        **_COMPLAINTS_WORK,
     },
-    Role.DEPARTMENT_HEAD: {**_READ_CORE},
-    Role.MANAGEMENT_REP: {**_READ_CORE},
+    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
+    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
     Role.PROCESS_OWNER: {
         "*": VIEW,
         "auditlog.logentry": VIEW,
@@ -67,14 +84,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.contact": FULL,
         "core.calendar": EDIT,
         "core.calendaroverride": FULL,
+        "complaints.complainttarget": "view change",
     },
     Role.SERVICE_LEVEL_MANAGER: {
         **_READ_CORE,
         "core.organisation": EDIT,
         "core.department": EDIT,
         "core.contact": EDIT,
+        **_COMPLAINTS_READ,
     },
-    Role.QUALITY_MANAGER: {**_READ_CORE},
+    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ},
     # Reads everything, history included; changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }

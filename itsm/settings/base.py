@@ -188,7 +188,17 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("core.deliver_due_notifications",),
         "options": {"expires": 240},
     },
+    # Complaint deadlines: 75 % warnings, response and resolution breaches escalate.
+    "complaints.check_deadlines": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute="*/5"),
+        "args": ("complaints.check_deadlines",),
+        "options": {"expires": 240},
+    },
 }
+
+# Days a customer has to confirm a complaint's result through the mailed link.
+COMPLAINT_FEEDBACK_DAYS = env.int("COMPLAINT_FEEDBACK_DAYS", default=14)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

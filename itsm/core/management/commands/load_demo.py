@@ -4,6 +4,9 @@ Idempotent: every row is looked up by its natural key first, so running it twice
 nothing (passwords are set only when a user is first created).
 """
 
+from importlib import import_module
+
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -113,6 +116,17 @@ class Command(BaseCommand):
                 },
             )
             created += new
+        # Each app adds its own demo records in its demo.py (a function load(stdout) -> rows created).
+        for app_config in apps.get_app_configs():
+            if app_config.name.startswith(("django.", "rest_framework", "drf_", "auditlog", "axes", "knox")):
+                continue
+            try:
+                demo = import_module(f"{app_config.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app_config.name}.demo":
+                    raise
+                continue
+            created += demo.load(self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created} rows created."))
         if created:
             self.stdout.write(f"Logins ({DEMO_PASSWORD}): " + ", ".join(u[0] for u in USERS) + ", admin (superuser)")

@@ -1,0 +1,76 @@
+"""FilterSets of complaints, shared by the list page, the exports and the API."""
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from itsm.core.filters import YesNoFilter
+from itsm.core.models import Organisation, User
+
+from .choices import Category, Channel, ComplaintStatus, EscalationLevel, Severity
+from .models import Complaint
+from .selectors import overdue_q
+
+
+class ComplaintFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    status = django_filters.MultipleChoiceFilter(choices=ComplaintStatus.choices, label=_("Status"))
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
+    category = django_filters.ChoiceFilter(choices=Category.choices, label=_("Category"))
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"))
+    organisation = django_filters.ModelChoiceFilter(
+        queryset=Organisation.objects.filter(kind="customer"), label=_("Customer organisation")
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    escalation_level = django_filters.ChoiceFilter(choices=EscalationLevel.choices, label=_("Escalation level"))
+    overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
+    open = YesNoFilter(method="filter_open", label=_("Open"))
+    received_after = django_filters.DateFilter(
+        field_name="received_at", lookup_expr="date__gte", label=_("Received from")
+    )
+    received_before = django_filters.DateFilter(
+        field_name="received_at", lookup_expr="date__lte", label=_("Received until")
+    )
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "q",
+            "status",
+            "severity",
+            "category",
+            "channel",
+            "organisation",
+            "owner",
+            "escalation_level",
+            "overdue",
+            "open",
+            "received_after",
+            "received_before",
+        ]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value)
+            | Q(title__icontains=value)
+            | Q(contact__name__icontains=value)
+            | Q(contact__phone__icontains=value)
+            | Q(external_ticket_ref__icontains=value)
+        )
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        condition = overdue_q(timezone.now())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_open(self, queryset, name, value):
+        from .choices import OPEN_STATUSES
+
+        if value is None:
+            return queryset
+        return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)

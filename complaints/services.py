@@ -1,0 +1,747 @@
+"""Every write to complaints: registration, edits, workflow moves, deadlines, customer feedback.
+
+Each service runs in one transaction, checks the actor's permission (``PermissionDenied``),
+validates (``ValidationError`` with a message per field; nothing is written), records the
+timeline row and the audit trail, and queues its mail on commit.
+
+``complaint_transition`` is the only code that changes a complaint's status: it locks the
+row, checks the move and the actor's role against ``complaints.workflow``, applies the
+action's inputs, sets timestamps, pauses or resumes the resolution clock, writes the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from auditlog.context import set_actor
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from itsm.core import calendar as business_calendar
+from itsm.core.models import Calendar, Contact, Organisation, User
+from itsm.core.notifications import Recipient, notification_queue
+from itsm.core.permissions import can
+from itsm.core.roles import Role, roles_of
+
+from .choices import PAUSED_STATUSES, ComplaintStatus, EscalationLevel, EventKind, Severity, TargetUnit
+from .models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintSequence, ComplaintTarget
+from .workflow import TRANSITIONS, Transition
+
+logger = logging.getLogger(__name__)
+
+FEEDBACK_PURPOSE = "complaint_feedback"
+SYSTEM = "system"
+CUSTOMER = "customer"
+
+# Defaults of SPEC §3, used when the severity has no ComplaintTarget row.
+DEFAULT_TARGETS = {
+    Severity.NORMAL: dict(
+        response_value=1,
+        response_unit=TargetUnit.WORKING_DAYS,
+        resolution_value=10,
+        resolution_unit=TargetUnit.WORKING_DAYS,
+    ),
+    Severity.MAJOR: dict(
+        response_value=4,
+        response_unit=TargetUnit.WORKING_HOURS,
+        resolution_value=5,
+        resolution_unit=TargetUnit.WORKING_DAYS,
+    ),
+}
+
+# Fields staff may edit outside the workflow (the rest is set by actions).
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "channel",
+    "related_service",
+    "external_ticket_ref",
+    "severity",
+    "category",
+    "root_cause",
+    "handler",
+)
+
+LEVEL_ROLES = {
+    EscalationLevel.BR_MANAGER: Role.BR_MANAGER,
+    EscalationLevel.DEPARTMENT_HEAD: Role.DEPARTMENT_HEAD,
+    EscalationLevel.MANAGEMENT_REP: Role.MANAGEMENT_REP,
+}
+
+
+class TransitionRefused(ValidationError):
+    """The workflow table does not allow this action from the complaint's current state."""
+
+
+# --- targets and deadlines ------------------------------------------------------------------
+
+
+def complaint_target(severity: str) -> ComplaintTarget:
+    """The severity's target row, or an unsaved one with the SPEC defaults."""
+    target = ComplaintTarget.objects.select_related("calendar").filter(severity=severity).first()
+    return target if target is not None else ComplaintTarget(severity=severity, **DEFAULT_TARGETS[severity])
+
+
+def _calendar_of(target: ComplaintTarget) -> Calendar:
+    return target.calendar if target.calendar_id else business_calendar.default_calendar()
+
+
+def _apply_deadlines(complaint: Complaint, target: ComplaintTarget, calendar: Calendar) -> None:
+    """Compute every due and warning moment from ``received_at``, the targets and the pauses."""
+    add = business_calendar.add_working_time
+    received = complaint.received_at
+    paused = timedelta(seconds=complaint.paused_seconds)
+    ratio = target.warning_percent / 100
+    complaint.response_due_at = add(received, target.response_time, calendar)
+    complaint.response_warn_at = add(received, target.response_time * ratio, calendar)
+    complaint.resolution_due_at = add(received, target.resolution_time + paused, calendar)
+    complaint.resolution_warn_at = add(received, target.resolution_time * ratio + paused, calendar)
+
+
+def working_time_left(due: datetime, *, now: datetime | None = None, calendar: Calendar | None = None) -> timedelta:
+    """Working time from now until ``due`` (negative once it has passed)."""
+    return business_calendar.working_time_between(now or timezone.now(), due, calendar)
+
+
+# --- numbering ------------------------------------------------------------------------------
+
+
+def _next_reference(moment: datetime) -> str:
+    """TS-YYYYMM-NNNN: the month's next number, taken under a row lock (gap-free)."""
+    period = timezone.localtime(moment).strftime("%Y%m")
+    ComplaintSequence.objects.bulk_create([ComplaintSequence(period=period)], ignore_conflicts=True)
+    sequence = ComplaintSequence.objects.select_for_update().get(period=period)
+    ComplaintSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    return f"TS-{period}-{sequence.last_number + 1:04d}"
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def owner_for_level(level: int) -> User | None:
+    """Who owns a complaint at ``level`` by default: the first active member of that role."""
+    role = LEVEL_ROLES.get(EscalationLevel(level))
+    if role is None:
+        return None
+    return User.objects.filter(groups__name=role.value, is_active=True).order_by("pk").first()
+
+
+def _check_owner(owner: User | None, level: int) -> None:
+    role = LEVEL_ROLES.get(EscalationLevel(level))
+    if owner is not None and role is not None and not owner.groups.filter(name=role.value).exists():
+        raise ValidationError({"owner": _("The new owner must hold the role %(role)s.") % {"role": role.label}})
+
+
+def _event(
+    complaint: Complaint,
+    *,
+    action: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    actor_label: str = "",
+    data: dict | None = None,
+) -> ComplaintEvent:
+    return ComplaintEvent.objects.create(
+        complaint=complaint,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_label=actor_label if actor is None else "",
+        note=note,
+        data=data or {},
+    )
+
+
+# --- mail -----------------------------------------------------------------------------------
+
+
+def _mail(
+    complaint: Complaint,
+    *,
+    key: str,
+    template: str,
+    person: User | Contact | None,
+    urgent: bool = False,
+    **context: Any,
+) -> None:
+    """Queue one mail about ``complaint`` after commit (once per key)."""
+    if person is None or not person.email:
+        return
+    recipient = Recipient.of(person)
+    payload = {"complaint": complaint, "url": f"{settings.SITE_URL}{complaint.get_absolute_url()}", **context}
+    transaction.on_commit(
+        lambda: notification_queue(
+            key=f"complaint:{complaint.pk}:{key}",
+            template=f"complaints/email/{template}",
+            recipient=recipient,
+            context=payload,
+            urgent=urgent,
+        )
+    )
+
+
+# --- registration and edits -----------------------------------------------------------------
+
+
+def complaint_register(
+    *,
+    actor: User,
+    organisation: Organisation,
+    contact: Contact,
+    title: str,
+    description: str,
+    channel: str,
+    severity: str = Severity.NORMAL,
+    received_at: datetime | None = None,
+    related_service: str = "",
+    external_ticket_ref: str = "",
+    category: str = "",
+    handler: User | None = None,
+) -> Complaint:
+    """Register a complaint: numbered, deadlines computed, owner set, mail queued.
+
+    The contact is acknowledged by mail; the owner is told when it is not the registrar; a
+    major complaint also notifies the management representative at once.
+    Raises ``PermissionDenied`` or ``ValidationError`` (nothing written).
+    """
+    if not can(actor, "add", Complaint):
+        raise PermissionDenied
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now + timedelta(minutes=5):
+        raise ValidationError({"received_at": _("A complaint cannot be received in the future.")})
+    owner = handler or actor
+    complaint = Complaint(
+        title=title,
+        description=description,
+        channel=channel,
+        organisation=organisation,
+        contact=contact,
+        severity=severity,
+        category=category,
+        related_service=related_service,
+        external_ticket_ref=external_ticket_ref,
+        received_at=received_at,
+        handler=owner,
+        owner=owner,
+        created_by=actor,
+    )
+    target = complaint_target(severity)
+    _apply_deadlines(complaint, target, _calendar_of(target))
+    complaint.reference = "pending"  # set under the sequence lock below
+    complaint.full_clean(exclude=["reference"])
+    with set_actor(actor), transaction.atomic():
+        complaint.reference = _next_reference(received_at)
+        complaint.save()
+        _event(complaint, action=EventKind.REGISTERED, actor=actor, to_status=complaint.status)
+    _mail(complaint, key="registered", template="registered_ack", person=contact)
+    if owner != actor:
+        _mail(complaint, key=f"assigned:{owner.pk}:0", template="assigned", person=owner)
+    if severity == Severity.MAJOR:
+        for representative in User.objects.filter(groups__name=Role.MANAGEMENT_REP.value, is_active=True):
+            _mail(
+                complaint,
+                key=f"major:{representative.pk}",
+                template="major_registered",
+                person=representative,
+                urgent=True,
+            )
+    return complaint
+
+
+def complaint_update(*, complaint: Complaint, actor: User, **fields: Any) -> Complaint:
+    """Edit the details of an open complaint (not its state). A new severity moves the deadlines."""
+    if not can(actor, "change", Complaint):
+        raise PermissionDenied
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be edited.") for name in sorted(unknown)})
+    with set_actor(actor), transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if not complaint.is_open:
+            raise ValidationError(_("A finished complaint cannot be edited; reopen it first."))
+        changed = [name for name, value in fields.items() if getattr(complaint, name) != value]
+        for name in changed:
+            setattr(complaint, name, fields[name])
+        complaint.full_clean()
+        if "severity" in changed:
+            target = complaint_target(complaint.severity)
+            _apply_deadlines(complaint, target, _calendar_of(target))
+            _reset_checks(complaint)
+        if changed:
+            complaint.save()
+            _event(complaint, action=EventKind.EDITED, actor=actor, data={"fields": changed})
+    if "handler" in changed and complaint.handler and complaint.escalation_level == EscalationLevel.DESK:
+        _set_owner(complaint, complaint.handler, actor=actor)
+    return complaint
+
+
+def _set_owner(complaint: Complaint, owner: User, *, actor: User | None) -> None:
+    if complaint.owner_id == owner.pk:
+        return
+    Complaint.objects.filter(pk=complaint.pk).update(owner=owner)
+    complaint.owner = owner
+    _mail(complaint, key=f"assigned:{owner.pk}:{timezone.now():%Y%m%d%H%M%S}", template="assigned", person=owner)
+
+
+def _reset_checks(complaint: Complaint) -> None:
+    complaint.response_warned_at = complaint.response_escalated_at = None
+    complaint.resolution_warned_at = complaint.resolution_escalated_at = None
+
+
+def attachment_add(*, complaint: Complaint, actor: User, upload) -> ComplaintAttachment:
+    """Attach a checked file (type and size, ``itsm.core.uploads``) to a complaint."""
+    from itsm.core.uploads import validate_upload
+
+    if not can(actor, "change", Complaint):
+        raise PermissionDenied
+    content_type = validate_upload(upload)
+    with set_actor(actor), transaction.atomic():
+        attachment = ComplaintAttachment.objects.create(
+            complaint=complaint,
+            file=upload,
+            original_name=upload.name[:200],
+            content_type=content_type,
+            size=upload.size,
+            uploaded_by=actor,
+        )
+        _event(complaint, action=EventKind.ATTACHED, actor=actor, note=attachment.original_name)
+    return attachment
+
+
+# --- the workflow ---------------------------------------------------------------------------
+
+
+def allowed_actions(complaint: Complaint, user: User) -> list[Transition]:
+    """The actions ``user`` may take on ``complaint`` now (state and role; inputs not checked)."""
+    if not user.is_authenticated or not user.has_perm("complaints.change_complaint"):
+        return []
+    roles = set(roles_of(user))
+    return [t for t in TRANSITIONS.values() if complaint.status in t.sources and roles & t.roles]
+
+
+@dataclass
+class _Move:
+    complaint: Complaint
+    transition: Transition
+    actor: User | None
+    now: datetime
+    note: str
+    new_owner: User | None = None  # chosen for an escalation (else the level's default)
+
+
+def complaint_transition(
+    *,
+    complaint: Complaint,
+    action: str,
+    actor: User | None,
+    note: str = "",
+    actor_label: str = "",
+    **inputs: Any,
+) -> Complaint:
+    """Move ``complaint`` by ``action`` (the workflow table decides whether it may).
+
+    Raises ``TransitionRefused`` (a ValidationError) when the table has no such move from the
+    current state, ``PermissionDenied`` when the actor's roles may not perform it, and
+    ``ValidationError`` per field when a required input is missing. ``actor=None`` is the
+    system (periodic checks) or the customer (a feedback link), named by ``actor_label``.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
+    unknown = set(inputs) - set(transition.accepts)
+    if unknown:
+        raise ValidationError({name: _("This action does not take this field.") for name in sorted(unknown)})
+    with set_actor(actor), transaction.atomic():
+        locked = Complaint.objects.select_for_update().select_related("contact").get(pk=complaint.pk)
+        if locked.status not in transition.sources:
+            raise TransitionRefused(
+                {
+                    "action": _("“%(action)s” is not possible while the complaint is %(status)s.")
+                    % {"action": transition.label, "status": locked.get_status_display()}
+                }
+            )
+        if actor is not None and not (set(roles_of(actor)) & transition.roles):
+            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
+        move = _Move(locked, transition, actor, timezone.now(), note.strip(), inputs.pop("owner", None))
+        for name, value in inputs.items():
+            setattr(locked, name, value.strip() if isinstance(value, str) else value)
+        _check_requirements(move)
+        from_status = locked.status
+        data = _apply_effects(move)
+        locked._moving = True
+        locked.status = transition.target
+        locked.full_clean(exclude=["reference"])
+        locked.save()
+        locked._moving = False
+        event = _event(
+            locked,
+            action=action,
+            actor=actor,
+            actor_label=actor_label or (SYSTEM if actor is None else ""),
+            from_status=from_status,
+            to_status=locked.status,
+            note=move.note,
+            data=data,
+        )
+        _after_move(move, event)
+    return locked
+
+
+def _check_requirements(move: _Move) -> None:
+    errors: dict[str, str] = {}
+    for name in move.transition.requires:
+        value = move.note if name == "note" else getattr(move.complaint, name)
+        if value in (None, ""):
+            errors[name] = _("This is required for “%(action)s”.") % {"action": move.transition.label}
+    if move.transition.action == "close" and not _may_close(move.complaint, move.now):
+        errors["action"] = _(
+            "The customer has not confirmed the result yet; it can be closed once they do or once the "
+            "confirmation link expires."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _may_close(complaint: Complaint, now: datetime) -> bool:
+    from django.contrib.contenttypes.models import ContentType
+
+    from itsm.core.models import AccessToken
+
+    if complaint.result_settled:
+        return True
+    if not complaint.contact.email:
+        return True  # no link could be mailed: staff record the confirmation in the note
+    live_link = AccessToken.objects.filter(
+        purpose=FEEDBACK_PURPOSE,
+        content_type=ContentType.objects.get_for_model(Complaint),
+        object_id=complaint.pk,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).exists()
+    return complaint.feedback_at is None and not live_link
+
+
+def _pause(complaint: Complaint, now: datetime) -> None:
+    if complaint.paused_at is None:
+        complaint.paused_at = now
+
+
+def _resume(complaint: Complaint, now: datetime) -> None:
+    if complaint.paused_at is None:
+        return
+    target = complaint_target(complaint.severity)
+    calendar = _calendar_of(target)
+    paused = business_calendar.working_time_between(complaint.paused_at, now, calendar)
+    complaint.paused_seconds += max(0, int(paused.total_seconds()))
+    complaint.paused_at = None
+    _apply_deadlines(complaint, target, calendar)
+    if complaint.resolution_warn_at and complaint.resolution_warn_at > now:
+        complaint.resolution_warned_at = None
+    if complaint.resolution_due_at > now:
+        complaint.resolution_escalated_at = None
+
+
+def _escalate_to(move: _Move, level: int, owner: User | None) -> dict:
+    complaint = move.complaint
+    owner = owner or owner_for_level(level)
+    _check_owner(owner, level)
+    previous = complaint.escalation_level
+    complaint.escalation_level = level
+    if owner is not None:
+        complaint.owner = owner
+    return {"escalation_level": [previous, level], "owner": owner.pk if owner else None}
+
+
+def _apply_effects(move: _Move) -> dict:
+    """Timestamps, owners, levels and the clock, per action. Returns the event's details."""
+    complaint, action, now = move.complaint, move.transition.action, move.now
+    data: dict = {}
+    if action == "accept":
+        complaint.responded_at = now
+        complaint.handler = complaint.handler or move.actor
+        if move.actor is not None and complaint.escalation_level == EscalationLevel.DESK:
+            complaint.owner = move.actor
+        calendar = _calendar_of(complaint_target(complaint.severity))
+        reply = business_calendar.working_time_between(complaint.received_at, now, calendar)
+        complaint.reply_working_seconds = max(0, int(reply.total_seconds()))
+    elif action == "escalate":
+        data = _escalate_to(move, max(EscalationLevel.BR_MANAGER, complaint.escalation_level), move.new_owner)
+    elif action == "customer_unsatisfied":
+        level = EscalationLevel.MANAGEMENT_REP if complaint.escalation_level >= 2 else EscalationLevel.DEPARTMENT_HEAD
+        data = _escalate_to(move, level, move.new_owner)
+    elif action == "resolve":
+        complaint.resolved_at = now
+        complaint.result_satisfaction = complaint.result_settled = None
+        complaint.feedback_at = None
+        complaint.feedback_comment = ""
+    elif action == "close":
+        complaint.closed_at = now
+    elif action == "withdraw":
+        complaint.withdrawn_at = now
+    elif action == "reopen":
+        complaint.reopen_count += 1
+        complaint.resolved_at = complaint.closed_at = None
+    if move.transition.target in PAUSED_STATUSES:
+        _pause(complaint, now)
+    else:
+        _resume(complaint, now)
+    return data
+
+
+def _after_move(move: _Move, event: ComplaintEvent) -> None:
+    complaint, action = move.complaint, move.transition.action
+    event_key = f"{action}:{event.pk}"
+    if action in ("escalate", "customer_unsatisfied") and complaint.owner is not None:
+        _mail(
+            complaint,
+            key=f"escalated:{event_key}",
+            template="escalated",
+            person=complaint.owner,
+            urgent=complaint.severity == Severity.MAJOR,
+            reason=move.note,
+        )
+    elif action == "resolve":
+        _send_feedback_link(complaint, event_key)
+    elif action == "reopen" and complaint.owner is not None and complaint.owner != move.actor:
+        _mail(complaint, key=f"reopened:{event_key}", template="reopened", person=complaint.owner, reason=move.note)
+
+
+def _send_feedback_link(complaint: Complaint, event_key: str) -> None:
+    from itsm.core.tokens import token_issue, token_revoke, token_url
+
+    if not complaint.contact.email:
+        return
+    token_revoke(target=complaint, purpose=FEEDBACK_PURPOSE)
+    days = getattr(settings, "COMPLAINT_FEEDBACK_DAYS", 14)
+    raw = token_issue(purpose=FEEDBACK_PURPOSE, target=complaint, expires_at=timezone.now() + timedelta(days=days))
+    _mail(
+        complaint,
+        key=f"result:{event_key}",
+        template="result",
+        person=complaint.contact,
+        link=token_url(raw, "complaint_feedback"),
+        days=days,
+    )
+
+
+# --- the customer's confirmation --------------------------------------------------------------
+
+
+def complaint_record_feedback(*, raw_token: str, satisfaction: int, settled: bool, comment: str = "") -> Complaint:
+    """The customer rates the result (1–5) and says whether it is settled, through their link.
+
+    Single use: the token is consumed in the same transaction. An unhappy answer (not settled,
+    or a rating of 2 or less) reopens the complaint and mails its owner; a happy one lets
+    staff close it. Raises ``itsm.core.tokens.TokenError`` for a bad, used or expired link and
+    ``ValidationError`` for a rating outside 1–5.
+    """
+    from itsm.core.tokens import token_consume
+
+    if satisfaction not in range(1, 6):
+        raise ValidationError({"satisfaction": _("Choose a rating from 1 to 5.")})
+    with transaction.atomic():
+        token = token_consume(raw_token, purpose=FEEDBACK_PURPOSE)
+        complaint = Complaint.objects.select_for_update().select_related("contact").get(pk=token.object_id)
+        if complaint.status != ComplaintStatus.RESOLVED:
+            raise ValidationError(_("This complaint is no longer waiting for your confirmation."))
+        now = timezone.now()
+        Complaint.objects.filter(pk=complaint.pk).update(
+            result_satisfaction=satisfaction, result_settled=settled, feedback_comment=comment.strip(), feedback_at=now
+        )
+        complaint.refresh_from_db()
+        _event(
+            complaint,
+            action=EventKind.FEEDBACK,
+            actor=None,
+            actor_label=CUSTOMER,
+            note=comment.strip(),
+            data={"satisfaction": satisfaction, "settled": settled},
+        )
+        if not settled or satisfaction <= 2:
+            complaint = complaint_transition(
+                complaint=complaint,
+                action="reopen",
+                actor=None,
+                actor_label=CUSTOMER,
+                note=_("The customer is not satisfied with the result (rating %(rating)s).") % {"rating": satisfaction},
+            )
+            if complaint.owner is not None:
+                _mail(
+                    complaint,
+                    key=f"reopened:customer:{complaint.reopen_count}",
+                    template="reopened",
+                    person=complaint.owner,
+                    reason=comment.strip(),
+                )
+    return complaint
+
+
+# --- deadlines: recompute and periodic checks -------------------------------------------------
+
+
+def complaint_recompute_deadlines(*, complaint: Complaint) -> bool:
+    """Recompute one open complaint's due dates from the current calendar and targets."""
+    target = complaint_target(complaint.severity)
+    before = (complaint.response_due_at, complaint.resolution_due_at)
+    _apply_deadlines(complaint, target, _calendar_of(target))
+    if (complaint.response_due_at, complaint.resolution_due_at) == before:
+        return False
+    now = timezone.now()
+    if complaint.response_due_at > now:
+        complaint.response_escalated_at = None
+    if complaint.response_warn_at and complaint.response_warn_at > now:
+        complaint.response_warned_at = None
+    if complaint.resolution_due_at > now:
+        complaint.resolution_escalated_at = None
+    if complaint.resolution_warn_at and complaint.resolution_warn_at > now:
+        complaint.resolution_warned_at = None
+    return True
+
+
+DEADLINE_FIELDS = [
+    "response_due_at",
+    "response_warn_at",
+    "resolution_due_at",
+    "resolution_warn_at",
+    "response_warned_at",
+    "response_escalated_at",
+    "resolution_warned_at",
+    "resolution_escalated_at",
+]
+
+
+def complaints_recompute_open() -> int:
+    """Recompute the due dates of every open complaint (after a calendar or target change)."""
+    changed = 0
+    batch: list[Complaint] = []
+    for complaint in Complaint.objects.open().order_by("pk").iterator(chunk_size=500):
+        if complaint_recompute_deadlines(complaint=complaint):
+            batch.append(complaint)
+        if len(batch) >= 500:
+            changed += _save_deadlines(batch)
+            batch = []
+    return changed + _save_deadlines(batch)
+
+
+def _save_deadlines(batch: list[Complaint]) -> int:
+    if batch:
+        Complaint.objects.bulk_update(batch, DEADLINE_FIELDS)
+    return len(batch)
+
+
+def _claim(pk: int, field: str, now: datetime, **conditions: Any) -> bool:
+    """Mark a deadline check done for one complaint; False when another run did it first."""
+    return bool(Complaint.objects.filter(pk=pk, **{f"{field}__isnull": True}, **conditions).update(**{field: now}))
+
+
+def complaints_check_deadlines(now: datetime | None = None) -> dict[str, int]:
+    """Warn at the warning point, escalate on breach. Idempotent: each step is claimed once.
+
+    * response warning: not yet accepted at ``response_warn_at`` → the owner is mailed;
+    * response breach: not accepted by ``response_due_at`` → level 1, BR manager mailed;
+    * resolution warning: open and running at ``resolution_warn_at`` → the owner is mailed;
+    * resolution breach: open and running past ``resolution_due_at`` → one level up (max 3),
+      the new owner mailed (at once for a major complaint).
+    """
+    now = now or timezone.now()
+    done = {"response_warnings": 0, "response_escalations": 0, "resolution_warnings": 0, "resolution_escalations": 0}
+    not_accepted = Complaint.objects.filter(status=ComplaintStatus.REGISTERED)
+    running = Complaint.objects.open().filter(paused_at__isnull=True)
+
+    for complaint in not_accepted.filter(
+        response_warned_at__isnull=True, response_warn_at__lte=now, response_due_at__gt=now
+    ):
+        if _claim(complaint.pk, "response_warned_at", now):
+            _warn(complaint, "response", complaint.response_due_at)
+            done["response_warnings"] += 1
+    for complaint in not_accepted.filter(response_escalated_at__isnull=True, response_due_at__lte=now):
+        if _claim(complaint.pk, "response_escalated_at", now, status=ComplaintStatus.REGISTERED):
+            _auto_escalate(complaint, EscalationLevel.BR_MANAGER, reason="response")
+            done["response_escalations"] += 1
+    for complaint in running.filter(
+        resolution_warned_at__isnull=True, resolution_warn_at__lte=now, resolution_due_at__gt=now
+    ):
+        if _claim(complaint.pk, "resolution_warned_at", now):
+            _warn(complaint, "resolution", complaint.resolution_due_at)
+            done["resolution_warnings"] += 1
+    for complaint in running.filter(resolution_escalated_at__isnull=True, resolution_due_at__lte=now):
+        if _claim(complaint.pk, "resolution_escalated_at", now, paused_at__isnull=True):
+            level = min(EscalationLevel.MANAGEMENT_REP, complaint.escalation_level + 1)
+            _auto_escalate(complaint, level, reason="resolution")
+            done["resolution_escalations"] += 1
+    return done
+
+
+def _warn(complaint: Complaint, which: str, due: datetime) -> None:
+    with transaction.atomic():
+        _event(complaint, action=EventKind.WARNED, actor=None, actor_label=SYSTEM, data={"deadline": which})
+        _mail(
+            complaint,
+            key=f"warn:{which}:{due:%Y%m%d%H%M}",
+            template="warning",
+            person=complaint.owner,
+            deadline=which,
+            due=due,
+        )
+
+
+def _auto_escalate(complaint: Complaint, level: int, *, reason: str) -> None:
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        previous = complaint.escalation_level
+        owner = owner_for_level(level) if level > previous else complaint.owner
+        Complaint.objects.filter(pk=complaint.pk).update(escalation_level=max(level, previous), owner=owner)
+        complaint.escalation_level, complaint.owner = max(level, previous), owner
+        _event(
+            complaint,
+            action=EventKind.AUTO_ESCALATED,
+            actor=None,
+            actor_label=SYSTEM,
+            from_status=complaint.status,
+            to_status=complaint.status,
+            data={"deadline": reason, "escalation_level": [previous, complaint.escalation_level]},
+        )
+        due = complaint.response_due_at if reason == "response" else complaint.resolution_due_at
+        _mail(
+            complaint,
+            key=f"breach:{reason}:{due:%Y%m%d%H%M}",
+            template="breach",
+            person=owner,
+            urgent=complaint.severity == Severity.MAJOR,
+            deadline=reason,
+            due=due,
+        )
+
+
+def complaint_target_update(*, target: ComplaintTarget, actor: User, **fields: Any) -> ComplaintTarget:
+    """Change a severity's targets; the due dates of open complaints are recomputed after commit."""
+    if not can(actor, "change", ComplaintTarget):
+        raise PermissionDenied
+    for name, value in fields.items():
+        setattr(target, name, value)
+    target.full_clean()
+    with set_actor(actor), transaction.atomic():
+        try:
+            target.save()
+        except IntegrityError as exc:
+            raise ValidationError({"severity": _("This severity already has targets.")}) from exc
+        transaction.on_commit(_queue_recompute)
+    return target
+
+
+def _queue_recompute() -> None:
+    from .tasks import recompute_open_complaints_task
+
+    recompute_open_complaints_task.delay()

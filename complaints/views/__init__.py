@@ -1,0 +1,2 @@
+"""Complaint pages: lists and reports (``lists``), one complaint (``records``), the customer's
+confirmation page (``public``)."""
