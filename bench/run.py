@@ -46,6 +46,14 @@ PAGES = [
     ("API contacts", "/api/v1/contacts/", 6, 250),
     ("API organisations", "/api/v1/organisations/", 8, 250),
     ("audit trail", "/audit/", 8, 500),
+    ("complaint list", "/complaints/", 12, 300),
+    ("complaint list, open major", "/complaints/?status=investigating&severity=major", 12, 500),
+    ("complaint list, search", "/complaints/?q=TS-202601-00", 12, 800),
+    ("complaints overdue", "/complaints/overdue/", 12, 500),
+    ("complaints mine", "/complaints/mine/", 12, 300),
+    ("complaint analysis", "/complaints/analysis/?month=2026-01", 14, 1500),
+    ("complaint detail", "complaint-detail", 20, 250),
+    ("API complaints", "/api/v1/complaints/", 10, 300),
 ]
 
 
@@ -84,6 +92,56 @@ def generate(contacts: int, organisations: int) -> None:
         Contact.objects.bulk_create(batch)
 
 
+def generate_complaints(count: int, user) -> None:
+    """Bulk-insert complaints spread over two years, every status, realistic due dates."""
+    import random
+
+    from complaints.choices import Category, Channel, ComplaintStatus, Severity
+    from complaints.models import Complaint
+    from itsm.core.models import Contact
+
+    existing = Complaint.objects.count()
+    if existing >= count:
+        return
+    rng = random.Random(existing)
+    contacts = list(Contact.objects.values_list("pk", "organisation_id")[:5000])
+    statuses = ComplaintStatus.values
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    batch = []
+    for i in range(existing, count):
+        received = start + timedelta(minutes=i * 3 % (700 * 24 * 60))
+        contact_pk, organisation_pk = contacts[i % len(contacts)]
+        status = statuses[i % len(statuses)]
+        accepted = status != ComplaintStatus.REGISTERED
+        batch.append(
+            Complaint(
+                reference=f"TS-{received:%Y%m}-{i:07d}",
+                title=f"Bench complaint {i}",
+                description="generated",
+                channel=Channel.values[i % len(Channel.values)],
+                organisation_id=organisation_pk,
+                contact_id=contact_pk,
+                severity=Severity.MAJOR if i % 9 == 0 else Severity.NORMAL,
+                category=Category.values[i % len(Category.values)] if accepted else "",
+                status=status,
+                owner=user,
+                handler=user,
+                created_by=user,
+                received_at=received,
+                response_due_at=received + timedelta(days=1),
+                resolution_due_at=received + timedelta(days=14),
+                responded_at=received + timedelta(hours=rng.randint(1, 40)) if accepted else None,
+                reply_working_seconds=rng.randint(600, 100000) if accepted else None,
+                result_satisfaction=rng.randint(1, 5) if status == ComplaintStatus.CLOSED else None,
+            )
+        )
+        if len(batch) >= 5000:
+            Complaint.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Complaint.objects.bulk_create(batch)
+
+
 def measure(client: Client, url: str, repeat: int) -> tuple[int, float, float, int]:
     client.get(url)  # warm caches
     timings = []
@@ -118,6 +176,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--organisations", type=int, default=2_000)
+    parser.add_argument("--complaints", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
@@ -134,7 +193,13 @@ def main() -> int:
     from itsm.core.roles import Role
 
     user, _ = User.objects.get_or_create(username="bench-owner")
-    user.groups.add(Group.objects.get(name=Role.PROCESS_OWNER))
+    user.groups.add(Group.objects.get(name=Role.PROCESS_OWNER), Group.objects.get(name=Role.SERVICE_DESK))
+    began = time.perf_counter()
+    generate_complaints(args.complaints, user)
+    print(f"data: {args.complaints} complaints ({time.perf_counter() - began:.1f} s)")
+    from complaints.models import Complaint
+
+    busiest_complaint = Complaint.objects.order_by("-pk").first()
     client = Client()
     client.force_login(user)
     busiest = Organisation.objects.order_by("-pk").first()
@@ -142,7 +207,10 @@ def main() -> int:
     failures = []
     print(f"\n{'page':38} {'status':>6} {'queries':>8} {'median ms':>10} {'p95 ms':>8}")
     for name, url, query_budget, time_budget in PAGES:
-        url = url or f"/organisations/{busiest.pk}/"
+        if url is None:
+            url = f"/organisations/{busiest.pk}/"
+        elif url == "complaint-detail":
+            url = f"/complaints/{busiest_complaint.pk}/"
         queries, median, p95, status = measure(client, url, args.repeat)
         flag = ""
         if status != 200 or queries > query_budget or median > time_budget:
