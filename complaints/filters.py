@@ -1,5 +1,7 @@
 """FilterSets of complaints, shared by the list page, the exports and the API."""
 
+from datetime import date, datetime, time, timedelta
+
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
@@ -26,12 +28,10 @@ class ComplaintFilterSet(django_filters.FilterSet):
     escalation_level = django_filters.ChoiceFilter(choices=EscalationLevel.choices, label=_("Escalation level"))
     overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
     open = YesNoFilter(method="filter_open", label=_("Open"))
-    received_after = django_filters.DateFilter(
-        field_name="received_at", lookup_expr="date__gte", label=_("Received from")
-    )
-    received_before = django_filters.DateFilter(
-        field_name="received_at", lookup_expr="date__lte", label=_("Received until")
-    )
+    # Local days turned into a range on received_at (not ``received_at__date``, which no index
+    # serves): the list stays fast on a million complaints.
+    received_after = django_filters.DateFilter(method="filter_received_after", label=_("Received from"))
+    received_before = django_filters.DateFilter(method="filter_received_before", label=_("Received until"))
 
     class Meta:
         model = Complaint
@@ -74,3 +74,14 @@ class ComplaintFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+    def filter_received_after(self, queryset, name, value):
+        return queryset.filter(received_at__gte=_start_of_day(value)) if value else queryset
+
+    def filter_received_before(self, queryset, name, value):
+        return queryset.filter(received_at__lt=_start_of_day(value + timedelta(days=1))) if value else queryset
+
+
+def _start_of_day(day: date) -> datetime:
+    """Midnight of ``day`` in the current (local) time zone."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())

@@ -126,6 +126,9 @@ class Complaint(models.Model):
 
     objects = ComplaintQuerySet.as_manager()
 
+    # Set by complaints.services.complaint_transition while it moves the status (see save()).
+    _moving: bool = False
+
     class Meta:
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
@@ -168,6 +171,14 @@ class Complaint(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded_status = instance.__dict__.get("status")
         return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # refresh_from_db copies the stored values onto this instance without going through
+        # from_db: remember the freshly read status too, or saving an instance refreshed after
+        # a workflow move would be refused as if the caller had changed the status.
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "status" in fields:
+            self._loaded_status = self.__dict__.get("status")
 
     def clean(self) -> None:
         if self.contact_id and self.organisation_id and self.contact.organisation_id != self.organisation_id:
@@ -281,10 +292,18 @@ class ComplaintTarget(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("complaint_target_list")
 
-    def _duration(self, value: int, unit: str) -> timedelta:
+    def _duration(self, value: int, unit: str, calendar: Calendar | None = None) -> timedelta:
         if unit == TargetUnit.WORKING_DAYS:
-            return working_day_length(self.calendar) * value
+            return working_day_length(calendar or self.calendar) * value
         return timedelta(hours=value)
+
+    def times(self, calendar: Calendar | None = None) -> tuple[timedelta, timedelta]:
+        """(response, resolution) working time. Pass the calendar already at hand: without it,
+        each working-day length looks the default calendar up again (a query per call)."""
+        return (
+            self._duration(self.response_value, self.response_unit, calendar),
+            self._duration(self.resolution_value, self.resolution_unit, calendar),
+        )
 
     @property
     def response_time(self) -> timedelta:

@@ -34,7 +34,9 @@ def complaint_analysis(queryset: QuerySet[Complaint]) -> dict:
     by_category = list(queryset.values("category").annotate(count=Count("pk")).order_by("-count", "category"))
     by_severity = list(queryset.values("severity").annotate(count=Count("pk")).order_by("-count", "severity"))
     by_organisation = list(
-        queryset.values("organisation__name").annotate(count=Count("pk")).order_by("-count", "organisation__name")[:20]
+        queryset.values("organisation", "organisation__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "organisation__name")[:20]
     )
     totals = queryset.aggregate(
         total=Count("pk"),

@@ -12,6 +12,7 @@ action's inputs, sets timestamps, pauses or resumes the resolution clock, writes
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can
 from itsm.core.roles import Role, roles_of
 
-from .choices import PAUSED_STATUSES, ComplaintStatus, EscalationLevel, EventKind, Severity, TargetUnit
+from .choices import OPEN_STATUSES, PAUSED_STATUSES, ComplaintStatus, EscalationLevel, EventKind, Severity, TargetUnit
 from .models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintSequence, ComplaintTarget
 from .workflow import TRANSITIONS, Transition
 
@@ -41,7 +42,7 @@ SYSTEM = "system"
 CUSTOMER = "customer"
 
 # Defaults of SPEC §3, used when the severity has no ComplaintTarget row.
-DEFAULT_TARGETS = {
+DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
     Severity.NORMAL: dict(
         response_value=1,
         response_unit=TargetUnit.WORKING_DAYS,
@@ -84,13 +85,23 @@ class TransitionRefused(ValidationError):
 
 
 def complaint_target(severity: str) -> ComplaintTarget:
-    """The severity's target row, or an unsaved one with the SPEC defaults."""
+    """The severity's target row, or an unsaved one with the SPEC defaults.
+
+    Raises ``ValidationError`` on ``severity`` for an unknown severity.
+    """
+    if severity not in DEFAULT_TARGETS:
+        # Registration computes deadlines before full_clean(): an unknown severity must be a
+        # field error (a 400), not a KeyError from DEFAULT_TARGETS (a 500).
+        try:
+            Complaint._meta.get_field("severity").clean(severity, None)
+        except ValidationError as error:
+            raise ValidationError({"severity": error.messages}) from error
     target = ComplaintTarget.objects.select_related("calendar").filter(severity=severity).first()
     return target if target is not None else ComplaintTarget(severity=severity, **DEFAULT_TARGETS[severity])
 
 
 def _calendar_of(target: ComplaintTarget) -> Calendar:
-    return target.calendar if target.calendar_id else business_calendar.default_calendar()
+    return target.calendar or business_calendar.default_calendar()
 
 
 def _apply_deadlines(complaint: Complaint, target: ComplaintTarget, calendar: Calendar) -> None:
@@ -99,10 +110,11 @@ def _apply_deadlines(complaint: Complaint, target: ComplaintTarget, calendar: Ca
     received = complaint.received_at
     paused = timedelta(seconds=complaint.paused_seconds)
     ratio = target.warning_percent / 100
-    complaint.response_due_at = add(received, target.response_time, calendar)
-    complaint.response_warn_at = add(received, target.response_time * ratio, calendar)
-    complaint.resolution_due_at = add(received, target.resolution_time + paused, calendar)
-    complaint.resolution_warn_at = add(received, target.resolution_time * ratio + paused, calendar)
+    response_time, resolution_time = target.times(calendar)  # no default-calendar query per use
+    complaint.response_due_at = add(received, response_time, calendar)
+    complaint.response_warn_at = add(received, response_time * ratio, calendar)
+    complaint.resolution_due_at = add(received, resolution_time + paused, calendar)
+    complaint.resolution_warn_at = add(received, resolution_time * ratio + paused, calendar)
 
 
 def working_time_left(due: datetime, *, now: datetime | None = None, calendar: Calendar | None = None) -> timedelta:
@@ -277,12 +289,14 @@ def complaint_update(*, complaint: Complaint, actor: User, **fields: Any) -> Com
         if "severity" in changed:
             target = complaint_target(complaint.severity)
             _apply_deadlines(complaint, target, _calendar_of(target))
-            _reset_checks(complaint)
+            _reopen_checks(complaint, timezone.now())
         if changed:
             complaint.save()
             _event(complaint, action=EventKind.EDITED, actor=actor, data={"fields": changed})
-    if "handler" in changed and complaint.handler and complaint.escalation_level == EscalationLevel.DESK:
-        _set_owner(complaint, complaint.handler, actor=actor)
+        # In the same transaction as the edit: a new handler without its ownership (or the
+        # reverse) must not be committed half-way.
+        if "handler" in changed and complaint.handler and complaint.escalation_level == EscalationLevel.DESK:
+            _set_owner(complaint, complaint.handler, actor=actor)
     return complaint
 
 
@@ -294,9 +308,18 @@ def _set_owner(complaint: Complaint, owner: User, *, actor: User | None) -> None
     _mail(complaint, key=f"assigned:{owner.pk}:{timezone.now():%Y%m%d%H%M%S}", template="assigned", person=owner)
 
 
-def _reset_checks(complaint: Complaint) -> None:
-    complaint.response_warned_at = complaint.response_escalated_at = None
-    complaint.resolution_warned_at = complaint.resolution_escalated_at = None
+def _reopen_checks(complaint: Complaint, now: datetime) -> None:
+    """After the deadlines moved: a check whose moment is now ahead may run again; one whose
+    moment is still past stays done, so a breach already escalated is not escalated (and
+    mailed) a second time just because its due date was recomputed."""
+    if complaint.response_due_at > now:
+        complaint.response_escalated_at = None
+    if complaint.response_warn_at and complaint.response_warn_at > now:
+        complaint.response_warned_at = None
+    if complaint.resolution_due_at > now:
+        complaint.resolution_escalated_at = None
+    if complaint.resolution_warn_at and complaint.resolution_warn_at > now:
+        complaint.resolution_warned_at = None
 
 
 def attachment_add(*, complaint: Complaint, actor: User, upload) -> ComplaintAttachment:
@@ -464,6 +487,19 @@ def _escalate_to(move: _Move, level: int, owner: User | None) -> dict:
     return {"escalation_level": [previous, level], "owner": owner.pk if owner else None}
 
 
+def escalation_level_after(complaint: Complaint, action: str) -> int | None:
+    """The level ``action`` escalates ``complaint`` to; None for an action that does not escalate.
+
+    ``escalate`` goes to level 1 (or stays higher); ``customer_unsatisfied`` to level 2, or 3
+    once the department head has had it. Pages use it to offer owners of the right role.
+    """
+    if action == "escalate":
+        return max(EscalationLevel.BR_MANAGER, complaint.escalation_level)
+    if action == "customer_unsatisfied":
+        return EscalationLevel.MANAGEMENT_REP if complaint.escalation_level >= 2 else EscalationLevel.DEPARTMENT_HEAD
+    return None
+
+
 def _apply_effects(move: _Move) -> dict:
     """Timestamps, owners, levels and the clock, per action. Returns the event's details."""
     complaint, action, now = move.complaint, move.transition.action, move.now
@@ -476,11 +512,8 @@ def _apply_effects(move: _Move) -> dict:
         calendar = _calendar_of(complaint_target(complaint.severity))
         reply = business_calendar.working_time_between(complaint.received_at, now, calendar)
         complaint.reply_working_seconds = max(0, int(reply.total_seconds()))
-    elif action == "escalate":
-        data = _escalate_to(move, max(EscalationLevel.BR_MANAGER, complaint.escalation_level), move.new_owner)
-    elif action == "customer_unsatisfied":
-        level = EscalationLevel.MANAGEMENT_REP if complaint.escalation_level >= 2 else EscalationLevel.DEPARTMENT_HEAD
-        data = _escalate_to(move, level, move.new_owner)
+    elif action in ("escalate", "customer_unsatisfied"):
+        data = _escalate_to(move, escalation_level_after(complaint, action) or 0, move.new_owner)
     elif action == "resolve":
         complaint.resolved_at = now
         complaint.result_satisfaction = complaint.result_settled = None
@@ -514,8 +547,16 @@ def _after_move(move: _Move, event: ComplaintEvent) -> None:
         )
     elif action == "resolve":
         _send_feedback_link(complaint, event_key)
-    elif action == "reopen" and complaint.owner is not None and complaint.owner != move.actor:
+    # A customer's reopen (actor None) is mailed by complaint_record_feedback, with their comment.
+    elif action == "reopen" and move.actor is not None and complaint.owner not in (None, move.actor):
         _mail(complaint, key=f"reopened:{event_key}", template="reopened", person=complaint.owner, reason=move.note)
+    if action == "reopen":
+        from itsm.core.tokens import token_revoke
+
+        # The result the customer's link asks about no longer stands: withdraw the link, so an
+        # answer after staff reopened it gets the clear "withdrawn" page instead of an error.
+        # (A customer's own reopen has consumed its link already; used links stay used.)
+        token_revoke(target=complaint, purpose=FEEDBACK_PURPOSE)
 
 
 def _send_feedback_link(complaint: Complaint, event_key: str) -> None:
@@ -591,22 +632,20 @@ def complaint_record_feedback(*, raw_token: str, satisfaction: int, settled: boo
 # --- deadlines: recompute and periodic checks -------------------------------------------------
 
 
-def complaint_recompute_deadlines(*, complaint: Complaint) -> bool:
-    """Recompute one open complaint's due dates from the current calendar and targets."""
-    target = complaint_target(complaint.severity)
+def complaint_recompute_deadlines(
+    *, complaint: Complaint, target: ComplaintTarget | None = None, calendar: Calendar | None = None
+) -> bool:
+    """Recompute one open complaint's due dates from the current calendar and targets.
+
+    ``target`` and ``calendar`` (its severity's, looked up when not given) let a batch look
+    them up once. Returns whether a due date moved; the caller saves ``DEADLINE_FIELDS``.
+    """
+    target = target or complaint_target(complaint.severity)
     before = (complaint.response_due_at, complaint.resolution_due_at)
-    _apply_deadlines(complaint, target, _calendar_of(target))
+    _apply_deadlines(complaint, target, calendar or _calendar_of(target))
     if (complaint.response_due_at, complaint.resolution_due_at) == before:
         return False
-    now = timezone.now()
-    if complaint.response_due_at > now:
-        complaint.response_escalated_at = None
-    if complaint.response_warn_at and complaint.response_warn_at > now:
-        complaint.response_warned_at = None
-    if complaint.resolution_due_at > now:
-        complaint.resolution_escalated_at = None
-    if complaint.resolution_warn_at and complaint.resolution_warn_at > now:
-        complaint.resolution_warned_at = None
+    _reopen_checks(complaint, timezone.now())
     return True
 
 
@@ -626,8 +665,14 @@ def complaints_recompute_open() -> int:
     """Recompute the due dates of every open complaint (after a calendar or target change)."""
     changed = 0
     batch: list[Complaint] = []
+    # Each severity's target and calendar once per run, not two queries per open complaint.
+    targets: dict[str, tuple[ComplaintTarget, Calendar]] = {}
     for complaint in Complaint.objects.open().order_by("pk").iterator(chunk_size=500):
-        if complaint_recompute_deadlines(complaint=complaint):
+        if complaint.severity not in targets:
+            target = complaint_target(complaint.severity)
+            targets[complaint.severity] = (target, _calendar_of(target))
+        target, calendar = targets[complaint.severity]
+        if complaint_recompute_deadlines(complaint=complaint, target=target, calendar=calendar):
             batch.append(complaint)
         if len(batch) >= 500:
             changed += _save_deadlines(batch)
@@ -646,6 +691,26 @@ def _claim(pk: int, field: str, now: datetime, **conditions: Any) -> bool:
     return bool(Complaint.objects.filter(pk=pk, **{f"{field}__isnull": True}, **conditions).update(**{field: now}))
 
 
+def _claim_and_do(
+    complaint: Complaint, field: str, now: datetime, conditions: dict, work: Callable[[Complaint], None]
+) -> bool:
+    """Claim one complaint's deadline step and do it in one transaction; True when done here.
+
+    The claim commits only with the work: if the work fails (or the worker dies), the step
+    stays unclaimed and the next run does it, instead of being marked done and never done.
+    A failure is logged and does not stop the check for the other complaints.
+    """
+    try:
+        with transaction.atomic():
+            if not _claim(complaint.pk, field, now, **conditions):
+                return False
+            work(complaint)
+            return True
+    except Exception:
+        logger.exception("complaint deadline step %s failed for complaint %s", field, complaint.pk)
+        return False
+
+
 def complaints_check_deadlines(now: datetime | None = None) -> dict[str, int]:
     """Warn at the warning point, escalate on breach. Idempotent: each step is claimed once.
 
@@ -654,33 +719,44 @@ def complaints_check_deadlines(now: datetime | None = None) -> dict[str, int]:
     * resolution warning: open and running at ``resolution_warn_at`` → the owner is mailed;
     * resolution breach: open and running past ``resolution_due_at`` → one level up (max 3),
       the new owner mailed (at once for a major complaint).
+
+    The claim repeats each step's conditions, so a complaint accepted, paused or finished
+    since it was listed is left alone.
     """
     now = now or timezone.now()
     done = {"response_warnings": 0, "response_escalations": 0, "resolution_warnings": 0, "resolution_escalations": 0}
-    not_accepted = Complaint.objects.filter(status=ComplaintStatus.REGISTERED)
-    running = Complaint.objects.open().filter(paused_at__isnull=True)
-
-    for complaint in not_accepted.filter(
-        response_warned_at__isnull=True, response_warn_at__lte=now, response_due_at__gt=now
-    ):
-        if _claim(complaint.pk, "response_warned_at", now):
-            _warn(complaint, "response", complaint.response_due_at)
-            done["response_warnings"] += 1
-    for complaint in not_accepted.filter(response_escalated_at__isnull=True, response_due_at__lte=now):
-        if _claim(complaint.pk, "response_escalated_at", now, status=ComplaintStatus.REGISTERED):
-            _auto_escalate(complaint, EscalationLevel.BR_MANAGER, reason="response")
-            done["response_escalations"] += 1
-    for complaint in running.filter(
-        resolution_warned_at__isnull=True, resolution_warn_at__lte=now, resolution_due_at__gt=now
-    ):
-        if _claim(complaint.pk, "resolution_warned_at", now):
-            _warn(complaint, "resolution", complaint.resolution_due_at)
-            done["resolution_warnings"] += 1
-    for complaint in running.filter(resolution_escalated_at__isnull=True, resolution_due_at__lte=now):
-        if _claim(complaint.pk, "resolution_escalated_at", now, paused_at__isnull=True):
-            level = min(EscalationLevel.MANAGEMENT_REP, complaint.escalation_level + 1)
-            _auto_escalate(complaint, level, reason="resolution")
-            done["resolution_escalations"] += 1
+    waiting = {"status": ComplaintStatus.REGISTERED}
+    running = {"status__in": OPEN_STATUSES, "paused_at__isnull": True}
+    steps: list[tuple[str, str, dict, Callable[[Complaint], None]]] = [
+        (
+            "response_warnings",
+            "response_warned_at",
+            {**waiting, "response_warn_at__lte": now, "response_due_at__gt": now},
+            lambda complaint: _warn(complaint, "response", complaint.response_due_at),
+        ),
+        (
+            "response_escalations",
+            "response_escalated_at",
+            {**waiting, "response_due_at__lte": now},
+            lambda complaint: _auto_escalate(complaint, reason="response"),
+        ),
+        (
+            "resolution_warnings",
+            "resolution_warned_at",
+            {**running, "resolution_warn_at__lte": now, "resolution_due_at__gt": now},
+            lambda complaint: _warn(complaint, "resolution", complaint.resolution_due_at),
+        ),
+        (
+            "resolution_escalations",
+            "resolution_escalated_at",
+            {**running, "resolution_due_at__lte": now},
+            lambda complaint: _auto_escalate(complaint, reason="resolution"),
+        ),
+    ]
+    for name, field, conditions, work in steps:
+        for complaint in Complaint.objects.filter(**{f"{field}__isnull": True}, **conditions).order_by("pk"):
+            if _claim_and_do(complaint, field, now, conditions, work):
+                done[name] += 1
     return done
 
 
@@ -697,13 +773,21 @@ def _warn(complaint: Complaint, which: str, due: datetime) -> None:
         )
 
 
-def _auto_escalate(complaint: Complaint, level: int, *, reason: str) -> None:
+def _auto_escalate(complaint: Complaint, *, reason: str) -> None:
+    """A breached deadline: a response breach goes to level 1, a resolution breach one level up."""
     with transaction.atomic():
         complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
         previous = complaint.escalation_level
-        owner = owner_for_level(level) if level > previous else complaint.owner
-        Complaint.objects.filter(pk=complaint.pk).update(escalation_level=max(level, previous), owner=owner)
-        complaint.escalation_level, complaint.owner = max(level, previous), owner
+        # From the locked row, not the listed one: another step of this run may have moved it.
+        if reason == "response":
+            level = max(previous, EscalationLevel.BR_MANAGER)
+        else:
+            level = min(EscalationLevel.MANAGEMENT_REP, previous + 1)
+        # Nobody active in the new level's role: keep the current owner rather than leave the
+        # complaint unowned and the breach mailed to nobody.
+        owner = (owner_for_level(level) if level > previous else None) or complaint.owner
+        Complaint.objects.filter(pk=complaint.pk).update(escalation_level=level, owner=owner)
+        complaint.escalation_level, complaint.owner = level, owner
         _event(
             complaint,
             action=EventKind.AUTO_ESCALATED,

@@ -1,11 +1,475 @@
-"""One complaint: registration, detail with timeline and actions, edits, attachments (being built)."""
+"""One complaint: registration, detail with timeline and actions, edits, attachments, history.
 
-from django.http import HttpResponse
+Views are thin: they check the role, parse a form, call one service and render. Access:
+
+* anonymous → the login page; without the model permission → 403, decided before the row is
+  looked up (a missing row is not told apart from a real one); a missing row → 404;
+* a workflow action the user's roles may not perform → 403; one the table does not allow
+  from the current state, or with a missing input → the detail page again, the error at the
+  action's form, status 400.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from itsm.core import calendar as business_calendar
+from itsm.core.generic_views import ObjectHistoryView
+from itsm.core.models import Contact, User
+from itsm.core.permissions import can, can_view_history
+from itsm.core.roles import roles_of
+from itsm.core.services import contact_create
+
+from ..choices import STATUS_COLOURS, ComplaintStatus, EscalationLevel, EventKind, Severity
+from ..forms import (
+    ComplaintActionForm,
+    ComplaintAttachmentForm,
+    ComplaintEditForm,
+    ComplaintRegisterForm,
+    contact_label,
+    contact_matches,
+    organisation_contacts,
+)
+from ..models import Complaint, ComplaintAttachment, ComplaintEvent
+from ..selectors import complaint_events
+from ..services import (
+    CUSTOMER,
+    SYSTEM,
+    allowed_actions,
+    attachment_add,
+    complaint_register,
+    complaint_transition,
+    complaint_update,
+    working_time_left,
+)
+from ..workflow import TRANSITIONS, Transition
+
+# --- access ------------------------------------------------------------------------------------
 
 
-def complaint_create(request, **kwargs):
-    return HttpResponse("todo")
+def _require(request: HttpRequest, *verbs: str, model: Any = Complaint) -> None:
+    """403 unless the signed-in user holds every verb on ``model`` (before any row is read)."""
+    if not all(can(request.user, verb, model) for verb in verbs):
+        raise PermissionDenied
 
 
-complaint_contact_search = complaint_detail = complaint_edit = complaint_action = complaint_create
-complaint_attachment_add = complaint_attachment_download = complaint_history = complaint_create
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every view here is behind ``login_required``)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _complaint(request: HttpRequest, pk: int) -> Complaint:
+    queryset = Complaint.objects.visible_to(request.user).select_related(
+        "organisation", "contact", "owner", "handler", "created_by"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _add_errors(form, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
+    """Show a service's ``ValidationError`` on ``form``: per field where the form has the field
+    (``rename`` maps service field names to form field names), else above the form."""
+    rename = rename or {}
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for name, errors in exc.message_dict.items():
+        field = rename.get(name, name)
+        target = field if field in form.fields and name != NON_FIELD_ERRORS else None
+        for message in errors:
+            form.add_error(target, message)
+
+
+# --- registration ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_create(request: HttpRequest) -> HttpResponse:
+    """Register a complaint (optionally with a new contact and a file), all or nothing.
+
+    GET pre-fills from the query string (``?external_ticket_ref=…&organisation=…&contact=…``)
+    so other pages can link "register a complaint" ready-made. POST with ``lookup`` only
+    refreshes the contact choices (the look-up without JavaScript).
+    """
+    _require(request, "add")
+    if request.method == "GET":
+        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.GET)))
+    if "lookup" in request.POST:
+        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.POST)))
+    form = ComplaintRegisterForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_create(request, form)
+    try:
+        complaint = _register(request, form)
+    except ValidationError:
+        return _render_create(request, form)  # the errors are on the form; nothing was written
+    messages.success(request, _("Complaint %(reference)s was registered.") % {"reference": complaint.reference})
+    return HttpResponseRedirect(complaint.get_absolute_url())
+
+
+def _prefill(query) -> dict[str, Any]:
+    """Initial values from a query string (a link from another page) or from the no-JavaScript
+    look-up's POST (everything typed so far, except the file)."""
+    names = (*ComplaintRegisterForm.PREFILL, *ComplaintRegisterForm.KEPT_ON_LOOKUP)
+    initial: dict[str, Any] = {name: query.get(name) for name in names if query.get(name)}
+    contact = str(initial.get("contact", ""))
+    if contact.isdigit() and "organisation" not in initial:
+        organisation = Contact.objects.filter(pk=int(contact)).values_list("organisation_id", flat=True).first()
+        if organisation is not None:
+            initial["organisation"] = organisation
+    return initial
+
+
+def _register(request: HttpRequest, form: ComplaintRegisterForm) -> Complaint:
+    """The contact (if new), the complaint and its file in one transaction: any error rolls
+    all of them back, is put on ``form`` and re-raised."""
+    user = _user(request)
+    stage: dict[str, str] = {}
+    try:
+        with transaction.atomic():
+            new_contact = form.new_contact_fields()
+            if new_contact is not None:
+                stage = ComplaintRegisterForm.NEW_CONTACT_FIELDS
+                contact = contact_create(actor=user, **new_contact)
+            else:
+                contact = form.cleaned_data["contact"]
+            stage = {}
+            complaint = complaint_register(actor=user, contact=contact, **form.complaint_fields())
+            upload = form.cleaned_data.get("attachment")
+            if upload:
+                stage = {"file": "attachment"}
+                attachment_add(complaint=complaint, actor=user, upload=upload)
+    except ValidationError as exc:
+        _add_errors(form, exc, stage)
+        raise
+    return complaint
+
+
+def _render_create(request: HttpRequest, form: ComplaintRegisterForm) -> HttpResponse:
+    return render(request, "complaints/create.html", {"form": form})
+
+
+@login_required
+@require_GET
+def complaint_contact_search(request: HttpRequest) -> HttpResponse:
+    """The contact look-up (htmx): ``<option>``s for the contact select, matching ``contact_q``
+    by name, phone or email (within ``organisation`` when given), or else listing the chosen
+    organisation's contacts. A single match comes selected."""
+    _require(request, "add")
+    query = request.GET.get("contact_q", "").strip()[:100]
+    organisation = request.GET.get("organisation", "")
+    contacts = list(contact_matches(query, organisation)) if query else list(organisation_contacts(organisation))
+    return render(
+        request,
+        "complaints/_contact_options.html",
+        {
+            "contacts": [{"contact": c, "label": contact_label(c, with_organisation=bool(query))} for c in contacts],
+            "query": query,
+            "too_short": 0 < len(query) < 2,
+            "selected": contacts[0].pk if query and len(contacts) == 1 else None,
+        },
+    )
+
+
+# --- detail --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "view")
+    return _render_detail(request, _complaint(request, pk))
+
+
+def _render_detail(
+    request: HttpRequest,
+    complaint: Complaint,
+    *,
+    failed: ComplaintActionForm | None = None,
+    failed_action: Transition | None = None,
+    attachment_form: ComplaintAttachmentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    forms = []
+    for transition in allowed_actions(complaint, user):
+        if failed is not None and failed.transition.action == transition.action:
+            forms.append(failed)
+        else:
+            forms.append(ComplaintActionForm(transition=transition, complaint=complaint))
+    # An action refused from this state has no form on the page: its error goes above the forms.
+    refused = failed if failed is not None and failed not in forms else None
+    may_change = can(user, "change", Complaint)
+    events = list(complaint_events(complaint))
+    context = {
+        "complaint": complaint,
+        "object": complaint,
+        "status_colour": STATUS_COLOURS.get(ComplaintStatus(complaint.status), "secondary"),
+        "is_major": complaint.severity == Severity.MAJOR,
+        "deadlines": _deadlines(complaint),
+        "timeline": _timeline(events),
+        "attachments": list(complaint.attachments.select_related("uploaded_by")),
+        "action_forms": forms,
+        "refused": refused,
+        "refused_action": failed_action if refused is not None else None,
+        "may_edit": may_change and complaint.is_open,
+        "may_attach": may_change and can(user, "add", ComplaintAttachment),
+        "attachment_form": attachment_form or ComplaintAttachmentForm(),
+        "can_view_history": can_view_history(user),
+    }
+    return render(request, "complaints/detail.html", context, status=status)
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{abs(delta.total_seconds()) / 3600:.1f}"
+
+
+def _clock(due: datetime, now: datetime, calendar) -> dict[str, Any]:
+    left = working_time_left(due, now=now, calendar=calendar)
+    overdue = left < timedelta(0)
+    text = (
+        _("overdue by %(hours)s working hours") % {"hours": _hours(left)}
+        if overdue
+        else _("%(hours)s working hours left") % {"hours": _hours(left)}
+    )
+    return {"overdue": overdue, "left": text}
+
+
+def _deadlines(complaint: Complaint) -> list[dict[str, Any]]:
+    """The response and resolution deadlines, each with its state and the working time left
+    (on the default business calendar)."""
+    now = timezone.now()
+    calendar = business_calendar.default_calendar()
+    response: dict[str, Any] = {
+        "key": "response",
+        "label": _("Response"),
+        "due": complaint.response_due_at,
+        "done_at": complaint.responded_at,
+        "done_label": _("Responded at"),
+    }
+    if complaint.responded_at is not None:
+        late = complaint.responded_at > complaint.response_due_at
+        response.update(overdue=late, left=_("late") if late else _("on time"))
+    elif complaint.status == ComplaintStatus.REGISTERED:
+        response.update(_clock(complaint.response_due_at, now, calendar))
+    resolution: dict[str, Any] = {
+        "key": "resolution",
+        "label": _("Resolution"),
+        "due": complaint.resolution_due_at,
+        "done_at": complaint.resolved_at,
+        "done_label": _("Resolved at"),
+    }
+    if complaint.resolved_at is not None:
+        late = complaint.resolved_at > complaint.resolution_due_at
+        resolution.update(overdue=late, left=_("late") if late else _("on time"))
+    elif complaint.status == ComplaintStatus.WITHDRAWN:
+        resolution.update(left=_("withdrawn"))
+    elif complaint.is_paused:
+        resolution.update(
+            paused=True,
+            left=_("paused while waiting on the customer; the due date moves by the time paused"),
+        )
+    else:
+        resolution.update(_clock(complaint.resolution_due_at, now, calendar))
+    return [response, resolution]
+
+
+def _action_label(action: str) -> str:
+    transition = TRANSITIONS.get(action)
+    if transition is not None:
+        return str(transition.label)
+    if action in EventKind.values:
+        return str(EventKind(action).label)
+    return action
+
+
+def _timeline(events: list[ComplaintEvent]) -> list[dict[str, Any]]:
+    """The events as rows: who (a user, the customer or the system), what, from → to, details.
+
+    Owners named in escalations are loaded in one query for all events."""
+    owner_ids: set[int] = {
+        e.data["owner"] for e in events if isinstance(e.data, dict) and isinstance(e.data.get("owner"), int)
+    }
+    owners = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)} if owner_ids else {}
+    statuses = dict(ComplaintStatus.choices)
+    rows = []
+    for event in events:
+        if event.actor is not None:
+            who = str(event.actor)
+        elif event.actor_label == CUSTOMER:
+            who = _("customer")
+        else:
+            who = _("system") if event.actor_label in ("", SYSTEM) else event.actor_label
+        rows.append(
+            {
+                "event": event,
+                "who": who,
+                "by_user": event.actor is not None,
+                "action": event.action,
+                "label": _action_label(event.action),
+                "from": statuses.get(event.from_status, ""),
+                "to": statuses.get(event.to_status, ""),
+                "moved": bool(event.from_status) and event.from_status != event.to_status,
+                "details": _event_details(event.data if isinstance(event.data, dict) else {}, owners),
+            }
+        )
+    return rows
+
+
+def _event_details(data: dict[str, Any], owners: dict[int, str]) -> list[str]:
+    details = []
+    levels = data.get("escalation_level")
+    if isinstance(levels, list | tuple) and len(levels) == 2:
+        names = dict(EscalationLevel.choices)
+        details.append(
+            _("escalation level: %(before)s → %(after)s")
+            % {"before": names.get(levels[0], levels[0]), "after": names.get(levels[1], levels[1])}
+        )
+    if data.get("owner"):
+        details.append(_("owner: %(name)s") % {"name": owners.get(data["owner"], "—")})
+    if data.get("deadline") in ("response", "resolution"):
+        details.append(_("response deadline") if data["deadline"] == "response" else _("resolution deadline"))
+    if "satisfaction" in data:
+        details.append(_("rating: %(rating)s/5") % {"rating": data["satisfaction"]})
+    if "settled" in data:
+        details.append(_("settled: yes") if data["settled"] else _("settled: no"))
+    if data.get("fields"):
+        labels = []
+        for name in data["fields"]:
+            try:
+                labels.append(str(getattr(Complaint._meta.get_field(name), "verbose_name", name)))
+            except FieldDoesNotExist:  # a field renamed since: show its stored name
+                labels.append(str(name))
+        details.append(_("changed: %(fields)s") % {"fields": ", ".join(labels)})
+    return details
+
+
+# --- workflow actions ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def complaint_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Perform one workflow action (``complaints.workflow.TRANSITIONS``) from its small form."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise Http404
+    _require(request, "view", "change")
+    complaint = _complaint(request, pk)
+    user = _user(request)
+    if not set(roles_of(user)) & transition.roles:
+        raise PermissionDenied
+    form = ComplaintActionForm(request.POST, transition=transition, complaint=complaint)
+    if not form.is_valid():
+        if complaint.status not in transition.sources:
+            form.add_error(None, _refused_message(transition, complaint))
+        return _render_detail(request, complaint, failed=form, failed_action=transition, status=400)
+    note, inputs = form.transition_inputs()
+    try:
+        complaint = complaint_transition(complaint=complaint, action=action, actor=user, note=note, **inputs)
+    except ValidationError as exc:  # TransitionRefused included
+        _add_errors(form, exc)
+        complaint = _complaint(request, pk)  # the page shows the stored complaint, not the attempt
+        return _render_detail(request, complaint, failed=form, failed_action=transition, status=400)
+    messages.success(
+        request,
+        _("%(action)s: the complaint is now “%(status)s”.")
+        % {"action": transition.label, "status": complaint.get_status_display()},
+    )
+    return HttpResponseRedirect(complaint.get_absolute_url())
+
+
+def _refused_message(transition: Transition, complaint: Complaint) -> str:
+    return _("“%(action)s” is not possible while the complaint is %(status)s.") % {
+        "action": transition.label,
+        "status": complaint.get_status_display(),
+    }
+
+
+# --- edit ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit the details (``services.EDITABLE_FIELDS``) through ``complaint_update``; never the state."""
+    _require(request, "view", "change")
+    complaint = _complaint(request, pk)
+    if request.method == "POST":
+        form = ComplaintEditForm(request.POST, instance=complaint)
+        if form.is_valid():
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            try:
+                complaint_update(complaint=_complaint(request, pk), actor=_user(request), **changed)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Complaint %(reference)s was saved.") % {"reference": complaint.reference})
+                return HttpResponseRedirect(complaint.get_absolute_url())
+    else:
+        form = ComplaintEditForm(instance=complaint)
+    return render(request, "complaints/edit.html", {"form": form, "complaint": complaint, "object": complaint})
+
+
+# --- attachments ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def complaint_attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attach a file (type and size checked); errors re-render the detail page with status 400."""
+    _require(request, "view", "change")
+    _require(request, "add", model=ComplaintAttachment)
+    complaint = _complaint(request, pk)
+    form = ComplaintAttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = attachment_add(complaint=complaint, actor=_user(request), upload=form.cleaned_data["file"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s was attached.") % {"name": attachment.original_name})
+            return HttpResponseRedirect(complaint.get_absolute_url() + "#attachments")
+    return _render_detail(request, complaint, attachment_form=form, status=400)
+
+
+@login_required
+@require_GET
+def complaint_attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponseBase:
+    """Stream an attachment to a user who may view complaints (files are never served from
+    MEDIA_URL); always as a download, with the type recorded at upload."""
+    _require(request, "view")
+    _require(request, "view", model=ComplaintAttachment)
+    complaint = _complaint(request, pk)
+    attachment = get_object_or_404(ComplaintAttachment, pk=attachment_pk, complaint=complaint)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- history -------------------------------------------------------------------------------------
+
+complaint_history = ObjectHistoryView.as_view(model=Complaint)
