@@ -93,7 +93,9 @@ def generate(contacts: int, organisations: int) -> None:
 
 
 def generate_complaints(count: int, user) -> None:
-    """Bulk-insert complaints spread over two years, every status, realistic due dates."""
+    """Bulk-insert complaints over two years, shaped like a real desk's history: the oldest
+    closed or withdrawn, the newest ~2 % still open in every state, owners spread over a
+    team of 20, a contact per ~10 complaints."""
     import random
 
     from complaints.choices import Category, Channel, ComplaintStatus, Severity
@@ -104,14 +106,29 @@ def generate_complaints(count: int, user) -> None:
     if existing >= count:
         return
     rng = random.Random(existing)
-    contacts = list(Contact.objects.values_list("pk", "organisation_id")[:5000])
-    statuses = ComplaintStatus.values
+    from django.contrib.auth.models import Group
+
+    from itsm.core.models import User
+    from itsm.core.roles import Role
+
+    contacts = list(Contact.objects.values_list("pk", "organisation_id")[: max(5000, count // 10)])
+    team = [user]
+    for n in range(19):
+        member, _ = User.objects.get_or_create(username=f"bench-desk-{n}")
+        member.groups.add(Group.objects.get(name=Role.SERVICE_DESK))
+        team.append(member)
+    open_statuses = [s for s in ComplaintStatus.values if s not in ("resolved", "closed", "withdrawn")]
+    open_from = int(count * 0.98)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     batch = []
     for i in range(existing, count):
-        received = start + timedelta(minutes=i * 3 % (700 * 24 * 60))
+        received = start + timedelta(days=680 * i / count)
         contact_pk, organisation_pk = contacts[i % len(contacts)]
-        status = statuses[i % len(statuses)]
+        if i >= open_from:
+            status = open_statuses[i % len(open_statuses)]
+        else:
+            status = ComplaintStatus.WITHDRAWN if i % 40 == 0 else ComplaintStatus.CLOSED
+        owner = team[i % len(team)]
         accepted = status != ComplaintStatus.REGISTERED
         batch.append(
             Complaint(
@@ -124,9 +141,9 @@ def generate_complaints(count: int, user) -> None:
                 severity=Severity.MAJOR if i % 9 == 0 else Severity.NORMAL,
                 category=Category.values[i % len(Category.values)] if accepted else "",
                 status=status,
-                owner=user,
-                handler=user,
-                created_by=user,
+                owner=owner,
+                handler=owner,
+                created_by=owner,
                 received_at=received,
                 response_due_at=received + timedelta(days=1),
                 resolution_due_at=received + timedelta(days=14),

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ComplaintStatus(models.TextChoices):
@@ -56,7 +57,7 @@ class Category(models.TextChoices):
 
 class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("complaint channel", "Email")
     WEB_FORM = "web_form", _("Web form")
     LETTER = "letter", _("Letter")
     VISIT = "visit", _("Visit")

@@ -269,7 +269,10 @@ class ComplaintTarget(models.Model):
     resolution_value = models.PositiveIntegerField(_("resolution target"), validators=[MinValueValidator(1)])
     resolution_unit = models.CharField(_("resolution unit"), max_length=20, choices=TargetUnit.choices)
     warning_percent = models.PositiveSmallIntegerField(
-        _("warn at (% of the deadline)"), default=75, validators=[MinValueValidator(1), MaxValueValidator(99)]
+        # xgettext:no-python-format  (a literal percent sign, not a placeholder)
+        _("warn at (% of the deadline)"),
+        default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
     )
     calendar = models.ForeignKey(
         Calendar,

@@ -303,8 +303,8 @@ def complaint_update(*, complaint: Complaint, actor: User, **fields: Any) -> Com
 def _set_owner(complaint: Complaint, owner: User, *, actor: User | None) -> None:
     if complaint.owner_id == owner.pk:
         return
-    Complaint.objects.filter(pk=complaint.pk).update(owner=owner)
     complaint.owner = owner
+    complaint.save(update_fields=["owner", "updated_at"])  # a save, so the audit trail records it
     _mail(complaint, key=f"assigned:{owner.pk}:{timezone.now():%Y%m%d%H%M%S}", template="assigned", person=owner)
 
 
@@ -598,10 +598,11 @@ def complaint_record_feedback(*, raw_token: str, satisfaction: int, settled: boo
         if complaint.status != ComplaintStatus.RESOLVED:
             raise ValidationError(_("This complaint is no longer waiting for your confirmation."))
         now = timezone.now()
-        Complaint.objects.filter(pk=complaint.pk).update(
-            result_satisfaction=satisfaction, result_settled=settled, feedback_comment=comment.strip(), feedback_at=now
+        complaint.result_satisfaction, complaint.result_settled = satisfaction, settled
+        complaint.feedback_comment, complaint.feedback_at = comment.strip(), now
+        complaint.save(
+            update_fields=["result_satisfaction", "result_settled", "feedback_comment", "feedback_at", "updated_at"]
         )
-        complaint.refresh_from_db()
         _event(
             complaint,
             action=EventKind.FEEDBACK,
@@ -786,8 +787,8 @@ def _auto_escalate(complaint: Complaint, *, reason: str) -> None:
         # Nobody active in the new level's role: keep the current owner rather than leave the
         # complaint unowned and the breach mailed to nobody.
         owner = (owner_for_level(level) if level > previous else None) or complaint.owner
-        Complaint.objects.filter(pk=complaint.pk).update(escalation_level=level, owner=owner)
         complaint.escalation_level, complaint.owner = level, owner
+        complaint.save(update_fields=["escalation_level", "owner", "updated_at"])  # recorded in the audit trail
         _event(
             complaint,
             action=EventKind.AUTO_ESCALATED,

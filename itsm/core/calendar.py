@@ -74,6 +74,9 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# The package's answer for a (country, subdivision, year) never changes while the process
+# runs; overrides are applied on top in _working_days_of_year (which has its own cache).
+@lru_cache(maxsize=256)
 def _package_days(country: str, subdivision: str, year: int) -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
     """(public holidays, weekend make-up working days, weekend weekdays) from ``holidays``."""
     try:

@@ -589,7 +589,7 @@ def test_accept_is_refused_to_roles_other_than_desk_and_brm(api_client, role):
         response = act(api_client, complaint, "accept")
     assert response.status_code == 403 and response.json()["message"]
     if role == HEAD:
-        assert "Accept" in response.json()["message"] or "接受" in response.json()["message"]
+        assert "Accept" in response.json()["message"] or "受理" in response.json()["message"]
 
 
 @pytest.mark.parametrize(

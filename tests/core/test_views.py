@@ -594,3 +594,11 @@ def test_a_signed_in_users_preferred_language_applies_until_they_switch(client, 
     assert '<html lang="en">' in html(client.get(reverse("home")))
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert '<html lang="zh-hans">' in html(client.get(reverse("home")))
+
+
+def test_error_pages_are_the_products_own(client_as):
+    client = client_as("auditor")
+    forbidden = client.get(reverse("organisation_create"))
+    assert forbidden.status_code == 403 and 'data-testid="current-user"' in html(forbidden)
+    missing = client.get("/organisations/999999/")
+    assert missing.status_code == 404 and 'data-testid="current-user"' in html(missing)
