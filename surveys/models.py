@@ -1,1 +1,232 @@
-"""Satisfaction (满意度): the domain records of this app are added by its own issue."""
+"""Satisfaction (满意度): ticket call-backs (工单回访) and weekly visit reports (周调查报告).
+
+Questionnaires and survey campaigns are added to this app by their own part of issue 4.
+No workflow code lives here: ``surveys.services`` performs every write.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from itsm.core.models import Contact, Department, Organisation
+
+from .choices import CallbackMethod, WeeklyItemKind
+
+RATING = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_authenticated and user.has_perm("surveys.view_ticket"):
+            return self
+        return self.none()
+
+
+class Ticket(models.Model):
+    """A resolved ticket pushed by the ITSM system; idempotent by ``external_id``.
+
+    ``closable`` turns False when the call-back finds the customer dissatisfied or
+    complaining: the ticket must not be closed in the ITSM system until that is handled.
+    """
+
+    external_id = models.CharField(_("external id"), max_length=100, unique=True)
+    ticket_ref = models.CharField(_("ticket"), max_length=100, db_index=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("organisation"),
+    )
+    requester = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets", verbose_name=_("requester")
+    )
+    requester_name = models.CharField(_("requester name"), max_length=120)
+    requester_email = models.EmailField(_("requester email"), blank=True)
+    requester_phone = models.CharField(_("requester phone"), max_length=40, blank=True)
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_tickets",
+        verbose_name=_("technician"),
+    )
+    technician_name = models.CharField(_("technician name"), max_length=120)
+    technician_email = models.EmailField(_("technician email"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"))
+    summary = models.TextField(_("summary"))
+    closable = models.BooleanField(_("may be closed"), default=True)
+    flag_reason = models.CharField(_("why it may not be closed"), max_length=300, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("resolved ticket")
+        verbose_name_plural = _("resolved tickets")
+        ordering = ["-resolved_at", "-pk"]
+        indexes = [models.Index(fields=["-resolved_at", "-id"], name="ticket_resolved_idx")]
+
+    def __str__(self) -> str:
+        return self.ticket_ref
+
+
+class CallBackQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_authenticated and user.has_perm("surveys.view_callback"):
+            return self
+        return self.none()
+
+
+class CallBack(models.Model):
+    """The call-back (回访) of one resolved ticket, due 24 hours after resolution.
+
+    Answered by phone (staff record it on the customer's behalf, correctable for 12 hours)
+    or by the customer through an emailed link. Ratings are of the technician: attitude
+    (服务态度), speed (服务速度) and effect (服务效果), 1–5.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="callback", verbose_name=_("ticket"))
+    due_at = models.DateTimeField(_("due"))
+    method = models.CharField(_("method"), max_length=10, choices=CallbackMethod.choices, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recorded_callbacks",
+        verbose_name=_("recorded by"),
+    )
+    on_behalf = models.BooleanField(_("answered on the customer's behalf"), default=False)
+    correctable_until = models.DateTimeField(_("correctable until"), null=True, blank=True)
+    fixed = models.BooleanField(_("fault fixed"), null=True, blank=True)
+    rating_attitude = models.PositiveSmallIntegerField(_("service attitude"), null=True, blank=True, validators=RATING)
+    rating_speed = models.PositiveSmallIntegerField(_("service speed"), null=True, blank=True, validators=RATING)
+    rating_effect = models.PositiveSmallIntegerField(_("service effect"), null=True, blank=True, validators=RATING)
+    satisfied = models.BooleanField(_("satisfied overall"), null=True, blank=True)
+    complaint_raised = models.BooleanField(_("the customer complained"), default=False)
+    comment = models.TextField(_("comment"), blank=True)
+    link_sent_at = models.DateTimeField(_("link sent at"), null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CallBackQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket call-back")
+        verbose_name_plural = _("ticket call-backs")
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(fields=["answered_at", "due_at"], name="callback_due_idx"),
+            models.Index(fields=["-answered_at"], name="callback_answered_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True) | Q(satisfied__isnull=False),
+                name="callback_answer_has_satisfaction",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} call-back"
+
+    def get_absolute_url(self) -> str:
+        return reverse("callback_detail", args=[self.pk])
+
+
+class WeeklyReportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_authenticated and user.has_perm("surveys.view_weeklyreport"):
+            return self
+        return self.none()
+
+
+class WeeklyReport(models.Model):
+    """A department's weekly visit report (周调查报告), due before the Monday meeting.
+
+    ``week_start`` is the Monday of the week visited. Unresolved items of last week's report
+    are carried into this one when it is created.
+    """
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="weekly_reports", verbose_name=_("department")
+    )
+    week_start = models.DateField(_("week of"))
+    recorder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="weekly_reports", verbose_name=_("recorder")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    user_confirmed = models.BooleanField(_("confirmed by the user"), default=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = WeeklyReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("weekly visit report")
+        verbose_name_plural = _("weekly visit reports")
+        ordering = ["-week_start", "department__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "week_start"], name="weekly_report_one_per_week"),
+            models.CheckConstraint(condition=Q(week_start__week_day=2), name="weekly_report_starts_monday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} {self.week_start:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("weekly_report_detail", args=[self.pk])
+
+
+class WeeklyReportItem(models.Model):
+    """One matter of a weekly report: a follow-up, a new problem, a suggestion or a complaint."""
+
+    report = models.ForeignKey(WeeklyReport, on_delete=models.CASCADE, related_name="items", verbose_name=_("report"))
+    kind = models.CharField(_("kind"), max_length=20, choices=WeeklyItemKind.choices)
+    text = models.TextField(_("matter"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="weekly_items",
+        verbose_name=_("owner"),
+    )
+    resolved = models.BooleanField(_("resolved"), default=False)
+    user_confirmed = models.BooleanField(_("confirmed by the user"), default=False)
+    carried_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="carried_to",
+        verbose_name=_("carried over from"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("weekly report item")
+        verbose_name_plural = _("weekly report items")
+        ordering = ["report", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "carried_from"],
+                condition=Q(carried_from__isnull=False),
+                name="weekly_item_carried_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

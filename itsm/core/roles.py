@@ -58,6 +58,22 @@ _COMPLAINTS_ESCALATION = {
     "complaints.complaintattachment": EDIT,
 }
 
+# Satisfaction: the service desk calls back resolved tickets and records weekly visits; the
+# satisfaction owner and BR managers follow them; tickets arrive through the API.
+_SATISFACTION_READ = {
+    "surveys.ticket": VIEW,
+    "surveys.callback": VIEW,
+    "surveys.weeklyreport": VIEW,
+    "surveys.weeklyreportitem": VIEW,
+}
+_SATISFACTION_DESK = {
+    **_SATISFACTION_READ,
+    "surveys.ticket": EDIT,
+    "surveys.callback": "view change",
+    "surveys.weeklyreport": EDIT,
+    "surveys.weeklyreportitem": EDIT,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
@@ -65,14 +81,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.department": EDIT,
         "core.organisation": EDIT,
         **_COMPLAINTS_WORK,
+        **_SATISFACTION_DESK,
     },
-    Role.SATISFACTION_OWNER: {**_READ_CORE, "core.contact": EDIT, **_COMPLAINTS_READ},
+    Role.SATISFACTION_OWNER: {**_READ_CORE, "core.contact": EDIT, **_COMPLAINTS_READ, **_SATISFACTION_READ},
     Role.BR_MANAGER: {
         **_READ_CORE,
         "core.organisation": EDIT,
         "core.department": EDIT,
         "core.contact": EDIT,
         **_COMPLAINTS_WORK,
+        **_SATISFACTION_READ,
     },
     Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
     Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
@@ -93,7 +111,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.contact": EDIT,
         **_COMPLAINTS_READ,
     },
-    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ},
+    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ},
     # Reads everything, history included; changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }
