@@ -9,6 +9,7 @@ from itsm.core import views as core_views
 urlpatterns = [
     path("", include("itsm.core.urls")),
     path("", include("complaints.urls")),
+    path("", include("surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),

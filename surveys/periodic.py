@@ -1,0 +1,1 @@
+"""Periodic checks of the satisfaction app (registered with the core registry)."""

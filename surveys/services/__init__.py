@@ -1,0 +1,1 @@
+"""Every write of the satisfaction app, by area: ``callbacks``, ``weekly``."""

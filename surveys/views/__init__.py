@@ -1,0 +1,1 @@
+"""Satisfaction pages: ticket call-backs (``callbacks``), weekly visit reports (``weekly``)."""

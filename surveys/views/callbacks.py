@@ -1,0 +1,3 @@
+"""Ticket call-back pages (being built)."""
+
+urlpatterns: list = []

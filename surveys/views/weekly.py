@@ -1,0 +1,3 @@
+"""Weekly visit report pages (being built)."""
+
+urlpatterns: list = []
