@@ -28,6 +28,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Overdue complaints"), "complaint_overdue", "complaints.view_complaint", _("Complaints")),
     NavItem(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint", _("Complaints")),
     NavItem(_("Complaint deadlines"), "complaint_target_list", "complaints.view_complainttarget", _("Complaints")),
+    NavItem(_("Weekly visit reports"), "weekly_report_list", "surveys.view_weeklyreport", _("Satisfaction")),
+    NavItem(_("Call-backs"), "callback_list", "surveys.view_callback", _("Satisfaction")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),

@@ -195,10 +195,27 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("complaints.check_deadlines",),
         "options": {"expires": 240},
     },
+    # Ticket call-backs past their 24-hour due time: one digest to the service desk lead.
+    "surveys.callbacks_overdue": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute="*/15"),
+        "args": ("surveys.callbacks_overdue",),
+        "options": {"expires": 840},
+    },
+    # Weekly visit reports: Friday 15:00, remind recorders before the Monday meeting.
+    "surveys.weekly_reminders": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=0, hour=15, day_of_week="fri"),
+        "args": ("surveys.weekly_reminders",),
+        "options": {"expires": 3600},
+    },
 }
 
 # Days a customer has to confirm a complaint's result through the mailed link.
 COMPLAINT_FEEDBACK_DAYS = env.int("COMPLAINT_FEEDBACK_DAYS", default=14)
+
+# Who receives the digest of overdue ticket call-backs; empty: every active service desk user.
+SERVICE_DESK_LEAD_EMAILS = env.list("SERVICE_DESK_LEAD_EMAILS", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -237,7 +254,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"WeeklyItemKindEnum": "surveys.choices.WeeklyItemKind"},
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False

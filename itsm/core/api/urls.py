@@ -3,6 +3,8 @@
 from rest_framework.routers import DefaultRouter
 
 from complaints.api.views import ComplaintViewSet
+from surveys.api.callbacks import CallBackViewSet, TicketViewSet
+from surveys.api.weekly import WeeklyReportViewSet
 
 from .views import ContactViewSet, OrganisationViewSet
 
@@ -10,5 +12,8 @@ router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("weekly-reports", WeeklyReportViewSet, basename="weeklyreport")
+router.register("tickets", TicketViewSet, basename="ticket")
+router.register("callbacks", CallBackViewSet, basename="callback")
 
 urlpatterns = router.urls
