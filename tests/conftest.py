@@ -10,6 +10,16 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters (and anything else cached) never leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_calendar_cache():
     business_calendar.clear_cache()
     yield

@@ -10,7 +10,6 @@ gets the shared token error page (404 / 410), a complaint no longer waiting for 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from itsm.core.models import AccessToken
+from itsm.core.throttle import over_limit
 from itsm.core.tokens import token_view
 
 from ..choices import ComplaintStatus
@@ -41,18 +41,6 @@ def _notice(request: HttpRequest, *, code: str, title: str, message: str, status
     )
     add_never_cache_headers(response)
     return response
-
-
-def _throttled(request: HttpRequest) -> bool:
-    """Count this POST for the client's address; True once it is over the hourly limit."""
-    key = f"complaint-feedback-posts:{request.META.get('REMOTE_ADDR', '')}"
-    if cache.add(key, 1, timeout=3600):
-        return False
-    try:
-        return cache.incr(key) > POSTS_PER_HOUR
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=3600)
-        return False
 
 
 def _no_longer_waiting(request: HttpRequest) -> HttpResponse:
@@ -103,7 +91,7 @@ def _feedback(request: HttpRequest, access: AccessToken, raw: str) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def complaint_feedback(request: HttpRequest, token: str) -> HttpResponse:
     """The customer rates the result of their complaint through the mailed link."""
-    if request.method == "POST" and _throttled(request):
+    if request.method == "POST" and over_limit(request, scope="complaint-feedback", limit=POSTS_PER_HOUR):
         return _notice(
             request,
             code="throttled",

@@ -120,6 +120,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Cache: per-process memory by default; CACHE_URL=redis://host:6379/1 shares it between web
+# processes (login throttling and the public forms' rate limits need that in production).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # Internationalisation: Chinese first, English switchable; times stored in UTC and shown in
 # the business calendar's zone (Asia/Shanghai by default).
 LANGUAGE_CODE = "zh-hans"

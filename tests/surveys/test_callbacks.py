@@ -477,3 +477,13 @@ def test_integration_account_ingests_with_a_token(api_client, make_user):
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api_client.post("/api/v1/tickets/", payload(), format="json").status_code == 201
     assert api_client.get("/api/v1/callbacks/").json()["count"] == 1
+
+
+def test_link_answers_are_throttled_per_address(client, make_user, django_capture_on_commit_callbacks):
+    path, _ticket = _send_link(make_user, django_capture_on_commit_callbacks)
+    for _attempt in range(20):
+        assert client.post(path, {**HAPPY, "satisfied": ""}).status_code == 400
+    response = client.post(path, HAPPY)
+    assert response.status_code == 429
+    assert CallBack.objects.get().answered_at is None
+    assert client.post(path, HAPPY, REMOTE_ADDR="10.0.0.9").status_code == 200  # another address is not affected
