@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -191,9 +192,11 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         many = isinstance(request.data, list)
         items = request.data if many else [request.data]
         if not items:
-            raise ValidationError({"non_field_errors": ["Send at least one ticket."]})
+            raise ValidationError({"non_field_errors": [_("Send at least one ticket.")]})
         if len(items) > MAX_BULK:
-            raise ValidationError({"non_field_errors": [f"Send at most {MAX_BULK} tickets at a time."]})
+            raise ValidationError(
+                {"non_field_errors": [_("Send at most %(count)s tickets at a time.") % {"count": MAX_BULK}]}
+            )
         serializers_ = [TicketIngestSerializer(data=item) for item in items]
         errors: dict[str, list[str]] = {}
         for index, serializer in enumerate(serializers_):
@@ -201,7 +204,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 errors.update(_flatten(serializer.errors, str(index) if many else ""))
         external_ids = [s.validated_data["external_id"] for s in serializers_ if not s.errors]
         if len(set(external_ids)) != len(external_ids):
-            errors.setdefault("non_field_errors", []).append("The same external_id appears twice in the list.")
+            errors.setdefault("non_field_errors", []).append(_("The same external_id appears twice in the list."))
         if errors:
             raise ValidationError(errors)
         data = [s.to_service() for s in serializers_]

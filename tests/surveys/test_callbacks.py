@@ -269,7 +269,7 @@ def test_phone_answer_recorded_on_behalf_and_correctable_for_12_hours(client_as)
     with time_machine.travel(start + timedelta(hours=12, minutes=1), tick=False):
         response = other_desk.post(url, {**HAPPY, "rating_speed": "1"})
         assert response.status_code == 400
-        assert "12 hours" in response.content.decode()
+        assert "12 小时更正期限已过" in response.content.decode()  # zh-hans, the default language
     assert CallBack.objects.get().rating_speed == 2
 
 
