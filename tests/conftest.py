@@ -90,8 +90,12 @@ def _flushable_audit_trail(request, _django_db_helper):
     yield
     if _is_transactional(request):
         from auditlog.models import LogEntry
+        from django.db import connection
 
-        from itsm.core.audit import immutability_suspended
+        from itsm.core.audit import APPEND_ONLY_TABLES, immutability_suspended
 
         with immutability_suspended():
             LogEntry.objects.all().delete()
+            with connection.cursor() as cursor:
+                for table in APPEND_ONLY_TABLES:
+                    cursor.execute(f"DELETE FROM {table}")  # noqa: S608  (a constant table name)

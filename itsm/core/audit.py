@@ -91,11 +91,64 @@ def drop_immutability_triggers(connection=default_connection) -> None:
     _execute(connection, 1)
 
 
+# Domain tables that are append-only like the audit trail (a complaint's timeline): rows are
+# inserted, never updated or deleted. Each app's migration installs its table's triggers with
+# create_append_only_triggers; the table is listed here so maintenance can lift them.
+APPEND_ONLY_TABLES = ("complaints_complaintevent",)
+
+
+def _append_only_sql(connection, table: str) -> tuple[list[str], list[str]]:
+    if connection.vendor == "sqlite":
+        return (
+            [
+                f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+                    BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;""",
+                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                    BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;""",
+            ],
+            [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"],
+        )
+    if connection.vendor == "postgresql":
+        return (
+            [
+                """CREATE OR REPLACE FUNCTION itsm_append_only_refuse() RETURNS trigger AS $$
+                    BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END;
+                    $$ LANGUAGE plpgsql;""",
+                f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION itsm_append_only_refuse();""",
+                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION itsm_append_only_refuse();""",
+            ],
+            [
+                f"DROP TRIGGER IF EXISTS {table}_no_update ON {table};",
+                f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table};",
+            ],
+        )
+    raise RuntimeError(f"No append-only triggers for the {connection.vendor} database.")
+
+
+def create_append_only_triggers(table: str, connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        for statement in _append_only_sql(connection, table)[0]:
+            cursor.execute(statement)
+
+
+def drop_append_only_triggers(table: str, connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        for statement in _append_only_sql(connection, table)[1]:
+            cursor.execute(statement)
+
+
 @contextmanager
 def immutability_suspended(connection=default_connection):
-    """Lift the triggers for a maintenance step (a test database flush, a retention purge)."""
+    """Lift the audit-trail and append-only triggers for a maintenance step (a test database
+    flush, a retention purge), restoring them afterwards."""
     drop_immutability_triggers(connection)
+    for table in APPEND_ONLY_TABLES:
+        drop_append_only_triggers(table, connection)
     try:
         yield
     finally:
         create_immutability_triggers(connection)
+        for table in APPEND_ONLY_TABLES:
+            create_append_only_triggers(table, connection)

@@ -44,3 +44,17 @@ def test_the_customers_rating_is_in_the_audit_trail(django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         complaint_record_feedback(raw_token=token, satisfaction=5, settled=True, comment="ok")
     assert any(c and c.get("result_satisfaction") == ["None", "5"] for c in _changes(complaint))
+
+
+def test_the_timeline_cannot_be_changed_or_deleted_even_in_bulk():
+    from django.db import DatabaseError, transaction
+
+    from complaints.models import ComplaintEvent
+
+    complaint = make_complaint("accepted")
+    events = ComplaintEvent.objects.filter(complaint=complaint)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        events.update(note="rewritten")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        events._raw_delete(events.db)
+    assert events.count() == 2 and not events.filter(note="rewritten").exists()
