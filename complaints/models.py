@@ -17,17 +17,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.calendar import working_day_length
-from itsm.core.models import Calendar, Contact, Organisation
+from itsm.core.models import Calendar, Contact, Organisation, VisibleQuerySet
 
 from .choices import Category, Channel, ComplaintStatus, EscalationLevel, Severity, TargetUnit
 
 
-class ComplaintQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Every complaint for whoever may view complaints (all staff roles and auditors)."""
-        if user.is_authenticated and user.has_perm("complaints.view_complaint"):
-            return self
-        return self.none()
+class ComplaintQuerySet(VisibleQuerySet):
+    """``visible_to``: every complaint for whoever may view complaints (staff roles, auditors)."""
 
     def open(self):
         from .choices import OPEN_STATUSES

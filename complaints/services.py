@@ -427,7 +427,7 @@ def _check_requirements(move: _Move) -> None:
         value = move.note if name == "note" else getattr(move.complaint, name)
         if value in (None, ""):
             errors[name] = _("This is required for “%(action)s”.") % {"action": move.transition.label}
-    if move.transition.action == "close" and not _may_close(move.complaint, move.now):
+    if move.transition.action == "close" and not _may_close(move.complaint):
         errors["action"] = _(
             "The customer has not confirmed the result yet; it can be closed once they do or once the "
             "confirmation link expires."
@@ -436,23 +436,14 @@ def _check_requirements(move: _Move) -> None:
         raise ValidationError(errors)
 
 
-def _may_close(complaint: Complaint, now: datetime) -> bool:
-    from django.contrib.contenttypes.models import ContentType
-
-    from itsm.core.models import AccessToken
+def _may_close(complaint: Complaint) -> bool:
+    from itsm.core.tokens import token_open_exists
 
     if complaint.result_settled:
         return True
     if not complaint.contact.email:
         return True  # no link could be mailed: staff record the confirmation in the note
-    live_link = AccessToken.objects.filter(
-        purpose=FEEDBACK_PURPOSE,
-        content_type=ContentType.objects.get_for_model(Complaint),
-        object_id=complaint.pk,
-        used_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-    ).exists()
+    live_link = token_open_exists(target=complaint, purpose=FEEDBACK_PURPOSE)
     return complaint.feedback_at is None and not live_link
 
 

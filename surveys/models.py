@@ -13,18 +13,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from itsm.core.models import Contact, Department, Organisation
+from itsm.core.models import Contact, Department, Organisation, VisibleQuerySet
 
 from .choices import CallbackMethod, WeeklyItemKind
 
 RATING = [MinValueValidator(1), MaxValueValidator(5)]
-
-
-class TicketQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if user.is_authenticated and user.has_perm("surveys.view_ticket"):
-            return self
-        return self.none()
 
 
 class Ticket(models.Model):
@@ -67,7 +60,7 @@ class Ticket(models.Model):
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = TicketQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("resolved ticket")
@@ -77,13 +70,6 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.ticket_ref
-
-
-class CallBackQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if user.is_authenticated and user.has_perm("surveys.view_callback"):
-            return self
-        return self.none()
 
 
 class CallBack(models.Model):
@@ -120,7 +106,7 @@ class CallBack(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = CallBackQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ticket call-back")
@@ -144,13 +130,6 @@ class CallBack(models.Model):
         return reverse("callback_detail", args=[self.pk])
 
 
-class WeeklyReportQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if user.is_authenticated and user.has_perm("surveys.view_weeklyreport"):
-            return self
-        return self.none()
-
-
 class WeeklyReport(models.Model):
     """A department's weekly visit report (周调查报告), due before the Monday meeting.
 
@@ -172,7 +151,7 @@ class WeeklyReport(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = WeeklyReportQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("weekly visit report")

@@ -233,6 +233,11 @@ def _open_tokens(target: models.Model | models.QuerySet, purpose: str) -> models
     return AccessToken.objects.filter(of_target, purpose=purpose, used_at__isnull=True, revoked_at__isnull=True)
 
 
+def token_open_exists(*, target: models.Model, purpose: str) -> bool:
+    """Whether ``target`` still has a link for ``purpose`` that could be answered now."""
+    return _open_tokens(target, purpose).filter(expires_at__gt=timezone.now()).exists()
+
+
 def token_revoke(*, target: models.Model | models.QuerySet, purpose: str) -> int:
     """Withdraw every open (unused, unrevoked) link of ``target`` for ``purpose``; return how many.
 
