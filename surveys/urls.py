@@ -1,5 +1,12 @@
 """Satisfaction pages; each area declares its own ``urlpatterns``."""
 
-from .views import callbacks, weekly
+from .views import callbacks, campaigns, public, questionnaires, results, weekly
 
-urlpatterns = [*callbacks.urlpatterns, *weekly.urlpatterns]
+urlpatterns = [
+    *callbacks.urlpatterns,
+    *weekly.urlpatterns,
+    *questionnaires.urlpatterns,
+    *campaigns.urlpatterns,
+    *results.urlpatterns,
+    *public.urlpatterns,
+]

@@ -74,6 +74,34 @@ _SATISFACTION_DESK = {
     "surveys.weeklyreportitem": EDIT,
 }
 
+# Surveys: satisfaction owners (and the quality department, for company-level surveys) build
+# questionnaires and run campaigns; BR managers approve them (the workflow table says who may
+# do which step) and own the improvement items; the others read the results.
+_SURVEYS_READ = {
+    "surveys.questionnaire": VIEW,
+    "surveys.questionnairesection": VIEW,
+    "surveys.question": VIEW,
+    "surveys.questionoption": VIEW,
+    "surveys.campaign": VIEW,
+    "surveys.campaigndepartmentratio": VIEW,
+    "surveys.campaignevent": VIEW,
+    "surveys.invitation": VIEW,
+    "surveys.surveyresponse": VIEW,
+    "surveys.answer": VIEW,
+    "surveys.improvementitem": VIEW,
+}
+_SURVEYS_PLAN = {
+    **_SURVEYS_READ,
+    "surveys.questionnaire": EDIT,
+    "surveys.questionnairesection": FULL,
+    "surveys.question": FULL,
+    "surveys.questionoption": FULL,
+    "surveys.campaign": FULL,
+    "surveys.campaigndepartmentratio": FULL,
+    "surveys.improvementitem": EDIT,
+}
+_SURVEYS_APPROVE = {**_SURVEYS_READ, "surveys.campaign": "view change", "surveys.improvementitem": EDIT}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
@@ -83,7 +111,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_COMPLAINTS_WORK,
         **_SATISFACTION_DESK,
     },
-    Role.SATISFACTION_OWNER: {**_READ_CORE, "core.contact": EDIT, **_COMPLAINTS_READ, **_SATISFACTION_READ},
+    Role.SATISFACTION_OWNER: {
+        **_READ_CORE,
+        "core.contact": EDIT,
+        **_COMPLAINTS_READ,
+        **_SATISFACTION_READ,
+        **_SURVEYS_PLAN,
+    },
     Role.BR_MANAGER: {
         **_READ_CORE,
         "core.organisation": EDIT,
@@ -91,9 +125,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.contact": EDIT,
         **_COMPLAINTS_WORK,
         **_SATISFACTION_READ,
+        **_SURVEYS_APPROVE,
     },
-    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
-    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION},
+    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ},
+    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ},
     Role.PROCESS_OWNER: {
         "*": VIEW,
         "auditlog.logentry": VIEW,
@@ -110,8 +145,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.department": EDIT,
         "core.contact": EDIT,
         **_COMPLAINTS_READ,
+        **_SURVEYS_READ,
     },
-    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ},
+    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ, **_SURVEYS_PLAN},
     # Reads everything, history included; changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }

@@ -1,0 +1,143 @@
+"""Questionnaires (调查问卷): versioned sections and questions.
+
+A questionnaire in use is never changed in place. Every version of one questionnaire shares a
+``family`` and has its own ``version`` number; once a campaign using a version leaves draft
+(``locked_at`` is set), edits go into a new version made by
+``surveys.services.questionnaires.questionnaire_new_version``. No workflow code lives here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from itsm.core.models import VisibleQuerySet
+
+from ..choices import QuestionKind
+
+
+class Questionnaire(models.Model):
+    """One version of a questionnaire. ``locked_at`` set ⇒ its content is frozen."""
+
+    family = models.UUIDField(_("questionnaire"), default=uuid.uuid4, editable=False, db_index=True)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    title = models.CharField(_("title"), max_length=200)
+    introduction = models.TextField(
+        _("introduction"), blank=True, help_text=_("Shown to the customer above the first question.")
+    )
+    thanks = models.TextField(
+        _("thank-you text"), blank=True, help_text=_("Shown after the answers are sent; a default text if blank.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    locked_at = models.DateTimeField(_("in use since"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        ordering = ["title", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "version"], name="questionnaire_family_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("questionnaire_detail", args=[self.pk])
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+
+class QuestionnaireSection(models.Model):
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="sections", verbose_name=_("questionnaire")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("questionnaire section")
+        verbose_name_plural = _("questionnaire sections")
+        ordering = ["questionnaire", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    """One question. ``comment_below``: a rating under this value needs a comment (rating only).
+
+    ``service_ref`` / ``target_ref`` tag what the question measures ("survey content must match
+    the SLA"); they become links to the service catalogue once it exists.
+    """
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="questions", verbose_name=_("questionnaire")
+    )
+    section = models.ForeignKey(
+        QuestionnaireSection, on_delete=models.CASCADE, related_name="questions", verbose_name=_("section")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    kind = models.CharField(_("type"), max_length=10, choices=QuestionKind.choices)
+    text = models.CharField(_("question"), max_length=500)
+    help_text = models.CharField(_("explanation"), max_length=500, blank=True)
+    required = models.BooleanField(_("answer required"), default=True)
+    comment_below = models.PositiveSmallIntegerField(
+        _("comment required below"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(5)],
+        help_text=_("A rating lower than this needs a comment (rating questions only; empty: never)."),
+    )
+    service_ref = models.CharField(_("service measured"), max_length=200, blank=True)
+    target_ref = models.CharField(_("SLA target measured"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["questionnaire", "section__position", "section", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(comment_below__isnull=True) | Q(kind=QuestionKind.RATING),
+                name="question_comment_below_rating_only",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class QuestionOption(models.Model):
+    """A choice of a single- or multiple-choice question."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options", verbose_name=_("question"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    label = models.CharField(_("choice"), max_length=200)
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ["question", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
