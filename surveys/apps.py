@@ -9,8 +9,10 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from . import periodic  # noqa: F401  (registers the periodic checks)
-        from . import models
+        from . import (
+            models,
+            periodic,  # noqa: F401  (registers the periodic checks)
+        )
 
         for model in (
             models.Ticket,

@@ -5,7 +5,7 @@ from importlib import import_module
 
 def load(stdout) -> int:
     created = 0
-    for name in ("surveys.demo_callbacks", "surveys.demo_weekly"):
+    for name in ("surveys.demo_callbacks", "surveys.demo_weekly", "surveys.demo_campaigns"):
         try:
             module = import_module(name)
         except ModuleNotFoundError as exc:

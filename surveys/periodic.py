@@ -17,3 +17,17 @@ def callbacks_overdue() -> str:
     from .services.callbacks import callbacks_notify_overdue
 
     return f"{callbacks_notify_overdue()} overdue call-backs notified"
+
+
+@periodic_check("surveys.campaigns")
+def campaigns() -> str:
+    """Survey campaigns: close those past their date, send what is unsent, mark refused
+    addresses, and remind non-respondents on each campaign's schedule."""
+    from .services.campaigns import campaigns_close_due
+    from .services.invitations import invitations_mark_bounced, invitations_remind, invitations_send_pending
+
+    closed = campaigns_close_due()
+    sent = invitations_send_pending()
+    bounced = invitations_mark_bounced()
+    reminded = invitations_remind()
+    return f"{closed} closed, {sent} invitations sent, {bounced} bounced, {reminded} reminders"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from itsm.core.models import AccessToken
-from itsm.core.throttle import over_limit
+from itsm.core.throttle import over_limit, throttled_response
 from itsm.core.tokens import token_view
 
 from ..choices import ComplaintStatus
@@ -92,11 +92,5 @@ def _feedback(request: HttpRequest, access: AccessToken, raw: str) -> HttpRespon
 def complaint_feedback(request: HttpRequest, token: str) -> HttpResponse:
     """The customer rates the result of their complaint through the mailed link."""
     if request.method == "POST" and over_limit(request, scope="complaint-feedback", limit=POSTS_PER_HOUR):
-        return _notice(
-            request,
-            code="throttled",
-            title=_("Too many attempts"),
-            message=_("Please wait a while and try again."),
-            status=429,
-        )
+        return throttled_response(request)
     return _feedback(request, token=token)

@@ -28,7 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from itsm.core import calendar as business_calendar
 from itsm.core.generic_views import ObjectHistoryView
 from itsm.core.models import Contact, User
-from itsm.core.permissions import can, can_view_history
+from itsm.core.permissions import acting_user as _user
+from itsm.core.permissions import can, can_view_history, require_all
 from itsm.core.roles import roles_of
 from itsm.core.services import contact_create
 
@@ -61,16 +62,7 @@ from ..workflow import TRANSITIONS, Transition
 
 def _require(request: HttpRequest, *verbs: str, model: Any = Complaint) -> None:
     """403 unless the signed-in user holds every verb on ``model`` (before any row is read)."""
-    if not all(can(request.user, verb, model) for verb in verbs):
-        raise PermissionDenied
-
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in user (every view here is behind ``login_required``)."""
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
+    require_all(request.user, verbs, model)
 
 
 def _complaint(request: HttpRequest, pk: int) -> Complaint:

@@ -30,6 +30,9 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Complaint deadlines"), "complaint_target_list", "complaints.view_complainttarget", _("Complaints")),
     NavItem(_("Weekly visit reports"), "weekly_report_list", "surveys.view_weeklyreport", _("Satisfaction")),
     NavItem(_("Call-backs"), "callback_list", "surveys.view_callback", _("Satisfaction")),
+    NavItem(_("Survey campaigns"), "campaign_list", "surveys.view_campaign", _("Satisfaction")),
+    NavItem(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire", _("Satisfaction")),
+    NavItem(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem", _("Satisfaction")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
@@ -71,13 +74,21 @@ ROLE_HOME: dict[str, dict] = {
     },
     "satisfaction_owner": {
         "summary": _("Plan surveys, build questionnaires, analyse results and propose improvements."),
-        "links": [HomeLink(_("Contacts"), "contact_list", "core.view_contact")],
+        "links": [
+            HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("New survey campaign"), "campaign_create", "surveys.add_campaign"),
+            HomeLink(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire"),
+            HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
+            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
+        ],
     },
     "br_manager": {
         "summary": _(
             "Own escalated complaints, approve questionnaires, own service improvement plans, run review meetings."
         ),
         "links": [
+            HomeLink(_("Survey campaigns to review"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
             HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
             HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
         ],
@@ -114,7 +125,11 @@ ROLE_HOME: dict[str, dict] = {
     },
     "quality_manager": {
         "summary": _("Write the monthly quality report, run internal audits and company-level surveys."),
-        "links": [HomeLink(_("Organisations"), "organisation_list", "core.view_organisation")],
+        "links": [
+            HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire"),
+            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+        ],
     },
     "auditor": {
         "summary": _("Read every record and its history; export PDF review packs."),

@@ -45,3 +45,18 @@ def require(allowed: bool) -> None:
     """Raise ``PermissionDenied`` unless ``allowed`` (services call this before writing)."""
     if not allowed:
         raise PermissionDenied
+
+
+def require_all(user, verbs: tuple[str, ...] | list[str], model) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` holds every one of ``verbs`` on ``model``."""
+    require(all(can(user, verb, model) for verb in verbs))
+
+
+def acting_user(request):
+    """The signed-in ``User`` behind a request (``PermissionDenied`` for an anonymous one);
+    what views pass to services as ``actor``."""
+    from .models import User
+
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user

@@ -213,6 +213,14 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("surveys.weekly_reminders",),
         "options": {"expires": 3600},
     },
+    # Survey campaigns: close on the close date, send unsent invitations, mark refused
+    # addresses, remind non-respondents (day 3 and 7 after launch by default).
+    "surveys.campaigns": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute="*/10"),
+        "args": ("surveys.campaigns",),
+        "options": {"expires": 540},
+    },
 }
 
 # Days a customer has to confirm a complaint's result through the mailed link.
@@ -258,7 +266,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"WeeklyItemKindEnum": "surveys.choices.WeeklyItemKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "WeeklyItemKindEnum": "surveys.choices.WeeklyItemKind",
+        "CampaignKindEnum": "surveys.choices.CampaignKind",
+        "QuestionKindEnum": "surveys.choices.QuestionKind",
+    },
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False

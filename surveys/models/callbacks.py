@@ -127,4 +127,3 @@ class CallBack(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("callback_detail", args=[self.pk])
-

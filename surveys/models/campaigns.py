@@ -28,7 +28,7 @@ from ..choices import (
     ImprovementStatus,
     InvitationStatus,
 )
-from .questionnaires import Question, QuestionOption, Questionnaire
+from .questionnaires import Question, Questionnaire, QuestionOption
 
 DEFAULT_REPEAT_INTERVAL_DAYS = 90
 
@@ -81,9 +81,7 @@ class Campaign(models.Model):
         validators=[MaxValueValidator(3650)],
         help_text=_("Contacts who answered a survey within this many days are not asked again."),
     )
-    reminder_days = models.JSONField(
-        _("reminders (days after launch)"), default=default_reminder_days, blank=True
-    )
+    reminder_days = models.JSONField(_("reminders (days after launch)"), default=default_reminder_days, blank=True)
     closes_at = models.DateTimeField(_("closes at"))
     stakeholders = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("stakeholders")
@@ -137,9 +135,7 @@ class CampaignDepartmentRatio(models.Model):
         Campaign, on_delete=models.CASCADE, related_name="department_ratios", verbose_name=_("campaign")
     )
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+", verbose_name=_("department"))
-    percent = models.PositiveSmallIntegerField(
-        _("sample %"), validators=[MinValueValidator(0), MaxValueValidator(100)]
-    )
+    percent = models.PositiveSmallIntegerField(_("sample %"), validators=[MinValueValidator(0), MaxValueValidator(100)])
 
     class Meta:
         verbose_name = _("department sample share")
@@ -194,7 +190,9 @@ class Invitation(models.Model):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("campaign")
     )
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("contact"))
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("contact")
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
@@ -306,6 +304,8 @@ class Answer(models.Model):
             models.Index(fields=["campaign", "question", "value"], name="answer_question_value_idx"),
             models.Index(fields=["campaign", "question", "option"], name="answer_question_option_idx"),
             models.Index(fields=["campaign", "organisation"], name="answer_campaign_org_idx"),
+            # The API pages one campaign's answers by id (cursor pagination).
+            models.Index(fields=["campaign", "id"], name="answer_campaign_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -370,6 +370,6 @@ class ImprovementItem(models.Model):
         return self.title
 
     def clean(self) -> None:
-        if self.question_id and self.campaign_id:
-            if self.question.questionnaire_id != self.campaign.questionnaire_id:
-                raise ValidationError({"question": _("The question must be one of the campaign's questionnaire.")})
+        question = self.question if self.question_id else None
+        if question is not None and self.campaign_id and question.questionnaire_id != self.campaign.questionnaire_id:
+            raise ValidationError({"question": _("The question must be one of the campaign's questionnaire.")})

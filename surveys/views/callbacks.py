@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from itsm.core.models import AccessToken, User
-from itsm.core.throttle import over_limit
+from itsm.core.throttle import over_limit, throttled_response
 from itsm.core.tokens import token_view
 
 from ..forms import CallbackAnswerForm
@@ -185,13 +185,7 @@ def _answer(request: HttpRequest, access: AccessToken, raw: str) -> HttpResponse
 def callback_answer(request: HttpRequest, token: str) -> HttpResponse:
     """The customer answers the call-back through the mailed link (no login)."""
     if request.method == "POST" and over_limit(request, scope="callback-answer", limit=20):
-        response = render(
-            request,
-            "core/token_error.html",
-            {"code": "throttled", "title": _("Too many attempts"), "message": _("Please wait a while and try again.")},
-            status=429,
-        )
-        return response
+        return throttled_response(request)
     return _answer(request, token=token)
 
 

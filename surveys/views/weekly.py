@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from itsm.core import calendar as business_calendar
 from itsm.core.generic_views import add_service_errors
-from itsm.core.models import User
-from itsm.core.permissions import can
+from itsm.core.permissions import acting_user as _user
+from itsm.core.permissions import can, require_all
 
 from ..choices import WeeklyItemKind
 from ..forms_weekly import WeeklyItemForm, WeeklyReportCreateForm, WeeklyReportFilterForm
@@ -35,14 +35,7 @@ from ..services import weekly as services
 
 
 def _require(request: HttpRequest, *verbs: str, model: Any = WeeklyReport) -> None:
-    if not all(can(request.user, verb, model) for verb in verbs):
-        raise PermissionDenied
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
+    require_all(request.user, verbs, model)
 
 
 def _report(request: HttpRequest, pk: int) -> WeeklyReport:

@@ -4,6 +4,9 @@ from rest_framework.routers import DefaultRouter
 
 from complaints.api.views import ComplaintViewSet
 from surveys.api.callbacks import CallBackViewSet, TicketViewSet
+from surveys.api.campaigns import CampaignViewSet
+from surveys.api.questionnaires import QuestionnaireViewSet
+from surveys.api.responses import AnswerViewSet, InvitationViewSet
 from surveys.api.weekly import WeeklyReportViewSet
 
 from .views import ContactViewSet, OrganisationViewSet
@@ -15,5 +18,9 @@ router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("weekly-reports", WeeklyReportViewSet, basename="weeklyreport")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("callbacks", CallBackViewSet, basename="callback")
+router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("answers", AnswerViewSet, basename="answer")
 
 urlpatterns = router.urls

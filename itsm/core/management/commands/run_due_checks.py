@@ -16,7 +16,8 @@ class Command(BaseCommand):
         checks = registered_checks()
         if list:
             for check in checks:
-                self.stdout.write(f"{check.name}\t{check.description}")
+                summary = " ".join(check.description.split())  # one line per check, however long
+                self.stdout.write(f"{check.name}\t{summary}")
             return
         known = {check.name for check in checks}
         unknown = [name for name in names if name not in known]
