@@ -198,6 +198,7 @@ def _mail(
             recipient=recipient,
             context=payload,
             urgent=urgent,
+            redact_after_send="link" in payload,  # the customer's personal confirmation link
         )
     )
 

@@ -258,6 +258,9 @@ class Notification(models.Model):
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"), blank=True)
     urgent = models.BooleanField(_("urgent"), default=False)
+    # The body holds a personal link (a raw token): blank it once the mail has left, so the
+    # table never keeps usable links longer than needed.
+    redact_after_send = models.BooleanField(_("blank the body once sent"), default=False)
     send_after = models.DateTimeField(_("send after"))
     status = models.CharField(
         _("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING

@@ -82,8 +82,12 @@ def notification_queue(
     recipient: Recipient,
     context: dict[str, Any] | None = None,
     urgent: bool = False,
+    redact_after_send: bool = False,
 ) -> Notification:
     """Record a mail under ``key`` and send it after commit (held to working hours unless urgent).
+
+    ``redact_after_send``: the mail carries a personal link; its body is blanked once sent
+    (the subject stays, for the record).
 
     Returns the notification; when ``key`` was used before, returns that one and sends
     nothing. Raises ``TemplateDoesNotExist`` when the template is missing.
@@ -108,6 +112,7 @@ def notification_queue(
                 body_text=text,
                 body_html=html,
                 urgent=urgent,
+                redact_after_send=redact_after_send,
                 send_after=send_after,
             )
     except IntegrityError:
@@ -157,14 +162,19 @@ def notification_send(notification_id: int) -> bool:
         if final:
             return False
         raise
-    _finish(notification_id, NotificationStatus.SENT)
+    _finish(notification_id, NotificationStatus.SENT, redact=notification.redact_after_send)
     return True
 
 
-def _finish(notification_id: int, status: str, error: str = "") -> None:
+REDACTED = "[removed after sending: the mail held a personal link]"
+
+
+def _finish(notification_id: int, status: str, error: str = "", redact: bool = False) -> None:
     fields: dict[str, Any] = {"status": status, "last_error": error[:2000]}
     if status == NotificationStatus.SENT:
         fields["sent_at"] = timezone.now()
+        if redact:
+            fields.update(body_text=REDACTED, body_html="")
     Notification.objects.filter(pk=notification_id, status=NotificationStatus.SENDING).update(**fields)
 
 

@@ -275,6 +275,7 @@ def callback_send_link(*, callback_id: int, actor: User) -> CallBack:
                 recipient=recipient,
                 context=context,
                 urgent=True,
+                redact_after_send=True,
             )
         )
     return callback

@@ -7,7 +7,8 @@ marks the invitation sent: a worker that dies mid-batch rolls the whole batch ba
 was mailed — mail leaves only after commit), and a second run finds nothing left to send.
 Reminders work the same way under ``survey:<id>:reminder:<n>``.
 
-Every mail carries its own survey link (the raw token is never stored, so a reminder cannot
+Every mail carries its own survey link (the raw token is stored nowhere but in the mail's
+body until it is sent — ``redact_after_send`` — so a reminder cannot
 repeat the first mail's link); all of an invitation's links stay valid until the campaign
 closes and the first submission through any of them answers the invitation — the others
 then say "thank you, your answer was recorded". Each mail also carries an unsubscribe link,
@@ -126,6 +127,7 @@ def _send(invitation: Invitation, *, key: str, template: str, now: datetime, **c
         template=f"surveys/email/{template}",
         recipient=Recipient(email=invitation.email, name=invitation.contact.name, language=invitation.language),
         context={"campaign": campaign, "closes_at": campaign.closes_at, **_links(invitation, now), **context},
+        redact_after_send=True,
     )
 
 

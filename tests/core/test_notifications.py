@@ -450,3 +450,42 @@ def test_send_test_mail_command(django_capture_on_commit_callbacks, capsys, lang
     assert notification.language == language
     assert notification.status == NotificationStatus.SENT
     assert f"Notification {notification.pk} to ops@example.com" in capsys.readouterr().out
+
+
+def test_a_mail_with_a_personal_link_is_blanked_once_sent(templates, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        secret = notification_queue(
+            key="survey:1:invite",
+            template="t/shared",
+            recipient=Recipient(email="a@customer.example", name="Ann", language=Language.EN),
+            urgent=True,
+            redact_after_send=True,
+        )
+        kept = queue("complaint:1:ack")
+    secret.refresh_from_db()
+    kept.refresh_from_db()
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].body and mail.outbox[0].body != secret.body_text  # the mail itself had it
+    assert secret.status == NotificationStatus.SENT
+    assert secret.body_text.startswith("[removed after sending") and secret.body_html == ""
+    assert secret.subject  # the record of what was sent stays
+    assert kept.body_text == mail.outbox[1].body
+
+
+def test_a_failed_mail_with_a_personal_link_keeps_its_body_for_the_retry(templates, monkeypatch):
+    def refuse(self, messages):
+        raise smtplib.SMTPServerDisconnected("gone")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+    notification = notification_queue(
+        key="survey:2:invite",
+        template="t/shared",
+        recipient=Recipient(email="a@customer.example", name="Ann", language=Language.EN),
+        urgent=True,
+        redact_after_send=True,
+    )
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        notification_send(notification.pk)
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.PENDING
+    assert not notification.body_text.startswith("[removed")
