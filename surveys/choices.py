@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CallbackMethod(models.TextChoices):
@@ -76,7 +77,7 @@ class ImprovementPriority(models.TextChoices):
 
 class ImprovementStatus(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("improvement item", "Accepted")
     IN_PLAN = "in_plan", _("Part of an improvement plan")
     DONE = "done", _("Done")
     REJECTED = "rejected", _("Rejected")

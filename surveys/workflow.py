@@ -69,7 +69,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.IN_REVIEW}),
             S.APPROVED,
             frozenset({BRM}),
-            description=_("The questionnaire and plan are reviewed and confirmed (审阅确认)."),
+            description=_("Confirm that the plan and the questionnaire have been reviewed."),
             button="success",
         ),
         Transition(

@@ -20,6 +20,18 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the product's default language (zh-hans), whatever an earlier test
+    in the same worker activated: a test that reads English messages says so with
+    ``translation.override("en")``."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clean_calendar_cache():
     business_calendar.clear_cache()
     yield

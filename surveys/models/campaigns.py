@@ -372,4 +372,4 @@ class ImprovementItem(models.Model):
     def clean(self) -> None:
         question = self.question if self.question_id else None
         if question is not None and self.campaign_id and question.questionnaire_id != self.campaign.questionnaire_id:
-            raise ValidationError({"question": _("The question must be one of the campaign's questionnaire.")})
+            raise ValidationError({"question": _("The question must belong to the campaign's questionnaire.")})

@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
+from django.utils import translation
 from django.utils.safestring import SafeString
 
 from itsm.core import charts
 from itsm.core.charts import Bar, Segment, bar_chart, no_data_chart, stacked_bar
 
 NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the English messages."""
+    with translation.override("en"):
+        yield
 
 
 def _parse(svg: str) -> ET.Element:

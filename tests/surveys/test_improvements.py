@@ -8,7 +8,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from itsm.core.roles import Role
 from itsm.core.testing import assert_constant_queries, assert_nothing_written
@@ -19,6 +19,14 @@ from tests.factories import UserFactory
 from tests.surveys.factories import CampaignFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the English messages."""
+    with translation.override("en"):
+        yield
+
 
 EDITORS = [Role.SATISFACTION_OWNER, Role.QUALITY_MANAGER, Role.BR_MANAGER]
 READERS = [Role.DEPARTMENT_HEAD, Role.MANAGEMENT_REP, Role.PROCESS_OWNER, Role.SERVICE_LEVEL_MANAGER, Role.AUDITOR]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written
@@ -30,6 +30,14 @@ from surveys.services.questionnaires import (
 from tests.surveys.factories import OptionFactory, QuestionFactory, QuestionnaireFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the English messages."""
+    with translation.override("en"):
+        yield
+
 
 LOCKED = "in use by a campaign"
 EDIT_MODELS = (Questionnaire, QuestionnaireSection, Question, QuestionOption)
