@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("itsm.core.urls")),
     path("", include("complaints.urls")),
     path("", include("surveys.urls")),
+    path("", include("sla.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),

@@ -94,7 +94,13 @@ def drop_immutability_triggers(connection=default_connection) -> None:
 # Domain tables that are append-only like the audit trail (a complaint's timeline): rows are
 # inserted, never updated or deleted. Each app's migration installs its table's triggers with
 # create_append_only_triggers; the table is listed here so maintenance can lift them.
-APPEND_ONLY_TABLES = ("complaints_complaintevent", "surveys_campaignevent")
+APPEND_ONLY_TABLES = (
+    "complaints_complaintevent",
+    "surveys_campaignevent",
+    "sla_serviceevent",
+    "sla_agreementevent",
+    "sla_agreementversion",
+)
 
 
 def _append_only_sql(connection, table: str) -> tuple[list[str], list[str]]:

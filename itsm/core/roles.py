@@ -102,6 +102,29 @@ _SURVEYS_PLAN = {
 }
 _SURVEYS_APPROVE = {**_SURVEYS_READ, "surveys.campaign": "view change", "surveys.improvementitem": EDIT}
 
+# Service catalogue and agreements: the service level manager keeps them; every staff role
+# reads the catalogue and the agreements (complaints and surveys name the services).
+_SLA_READ = {
+    "sla.service": VIEW,
+    "sla.serviceevent": VIEW,
+    "sla.agreement": VIEW,
+    "sla.agreementversion": VIEW,
+    "sla.agreementevent": VIEW,
+    "sla.serviceleveltarget": VIEW,
+    "sla.measurement": VIEW,
+    "sla.slareport": VIEW,
+    "sla.agreementreview": VIEW,
+}
+_SLA_MANAGE = {
+    **_SLA_READ,
+    "sla.service": EDIT,
+    "sla.agreement": EDIT,
+    "sla.serviceleveltarget": FULL,
+    "sla.measurement": EDIT,
+    "sla.slareport": EDIT,
+    "sla.agreementreview": EDIT,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
@@ -110,6 +133,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.organisation": EDIT,
         **_COMPLAINTS_WORK,
         **_SATISFACTION_DESK,
+        "sla.service": VIEW,
+        "sla.agreement": VIEW,
+        "sla.serviceleveltarget": VIEW,
     },
     Role.SATISFACTION_OWNER: {
         **_READ_CORE,
@@ -117,6 +143,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_COMPLAINTS_READ,
         **_SATISFACTION_READ,
         **_SURVEYS_PLAN,
+        **_SLA_READ,
     },
     Role.BR_MANAGER: {
         **_READ_CORE,
@@ -126,9 +153,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_COMPLAINTS_WORK,
         **_SATISFACTION_READ,
         **_SURVEYS_APPROVE,
+        **_SLA_READ,
     },
-    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ},
-    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ},
+    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ},
+    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ},
     Role.PROCESS_OWNER: {
         "*": VIEW,
         "auditlog.logentry": VIEW,
@@ -146,8 +174,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.contact": EDIT,
         **_COMPLAINTS_READ,
         **_SURVEYS_READ,
+        **_SLA_MANAGE,
     },
-    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ, **_SURVEYS_PLAN},
+    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ, **_SURVEYS_PLAN, **_SLA_READ},
     # Reads everything, history included; changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }

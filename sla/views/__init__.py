@@ -1,0 +1,1 @@
+"""Service catalogue and agreement pages; each area declares its own ``urlpatterns``."""

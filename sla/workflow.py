@@ -1,0 +1,150 @@
+"""The state machines of the service catalogue and the agreements (SPEC §5), as tables.
+
+Services::
+
+    proposed --accept--> accepted --retire--> retired
+
+Agreements::
+
+    draft --negotiate--> negotiating --activate--> active
+    negotiating --return_to_draft--> draft
+    active --expire--> expired           (the periodic check, once valid_to has passed)
+    active --terminate--> terminated     (ended early; the reason is required)
+
+Each ``Transition`` says which states it leaves from, the state it enters, which roles may
+perform it, what it requires and whether the system (a periodic check) may perform it. The
+services ``sla.services.catalogue.service_transition`` and
+``sla.services.agreements.agreement_transition`` are the only code that moves a status; they
+read these tables and nothing else decides. Conditions beyond inputs (an active agreement
+needs a signed document and at least one target) are checked by the service and named here
+in ``description``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from itsm.core.roles import Role
+
+from .choices import AgreementStatus, ServiceStatus
+
+SLM = frozenset({Role.SERVICE_LEVEL_MANAGER.value})
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str | Promise
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+    requires: tuple[str, ...] = ()
+    description: str | Promise = ""
+    button: str = "primary"
+    system: bool = False
+
+
+S = ServiceStatus
+SERVICE_TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        Transition(
+            "accept",
+            _("Accept into the catalogue"),
+            frozenset({S.PROPOSED}),
+            S.ACCEPTED,
+            SLM,
+            requires=("rfc_ref",),
+            description=_("The service is agreed and offered. Give the RFC that approved it."),
+            button="success",
+        ),
+        Transition(
+            "retire",
+            _("Retire"),
+            frozenset({S.ACCEPTED}),
+            S.RETIRED,
+            SLM,
+            requires=("rfc_ref", "note"),
+            description=_("The service is withdrawn; no new agreement may cover it. Give the RFC and the reason."),
+            button="outline-danger",
+        ),
+    ]
+}
+
+A = AgreementStatus
+AGREEMENT_TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        Transition(
+            "negotiate",
+            _("Start negotiating"),
+            frozenset({A.DRAFT}),
+            A.NEGOTIATING,
+            SLM,
+            description=_("The draft goes to the counterparty for negotiation."),
+        ),
+        Transition(
+            "return_to_draft",
+            _("Back to draft"),
+            frozenset({A.NEGOTIATING}),
+            A.DRAFT,
+            SLM,
+            requires=("note",),
+            description=_("The negotiation needs a reworked draft. Say why."),
+            button="warning",
+        ),
+        Transition(
+            "activate",
+            _("Activate"),
+            frozenset({A.NEGOTIATING}),
+            A.ACTIVE,
+            SLM,
+            description=_(
+                "Signed: the agreement is in force. Needs the signed document, at least one target and a validity period."
+            ),
+            button="success",
+        ),
+        Transition(
+            "expire",
+            _("Expire"),
+            frozenset({A.ACTIVE}),
+            A.EXPIRED,
+            SLM,
+            description=_("The validity has ended (done by the system the day after the end date)."),
+            button="dark",
+            system=True,
+        ),
+        Transition(
+            "terminate",
+            _("Terminate"),
+            frozenset({A.ACTIVE}),
+            A.TERMINATED,
+            SLM,
+            requires=("note",),
+            description=_("The agreement ends before its end date. Give the reason."),
+            button="outline-danger",
+        ),
+    ]
+}
+
+
+def actions_from(table: dict[str, Transition], status: str) -> list[Transition]:
+    """Every transition ``table`` allows out of ``status`` (whoever performs it)."""
+    return [t for t in table.values() if status in t.sources]
+
+
+def role_may(roles: set[str] | frozenset[str] | list[str], transition: Transition) -> bool:
+    return bool(set(roles) & transition.roles)
+
+
+def as_mermaid(table: dict[str, Transition], initial: str, finals: tuple[str, ...]) -> str:
+    """A table as a Mermaid state diagram (docs/sla-workflow.md is generated from them)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {initial}"]
+    for transition in table.values():
+        for source in sorted(transition.sources):
+            lines.append(f"    {source} --> {transition.target}: {transition.action}")
+    lines.extend(f"    {final} --> [*]" for final in finals)
+    return "\n".join(lines)
