@@ -104,7 +104,12 @@ class ServiceEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=10, choices=ServiceStatus.choices, blank=True)
     rfc_ref = models.CharField(_("RFC reference"), max_length=60, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -179,7 +184,9 @@ class Agreement(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
                 name="sla_agreement_valid_range",
             )
         ]
@@ -203,7 +210,12 @@ class AgreementVersion(models.Model):
     reason = models.TextField(_("reason for the change"), blank=True)
     rfc_ref = models.CharField(_("RFC reference"), max_length=60, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -220,12 +232,19 @@ class AgreementVersion(models.Model):
 class AgreementEvent(models.Model):
     """One step of an agreement's workflow or versioning; append-only."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events", verbose_name=_("agreement"))
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="events", verbose_name=_("agreement")
+    )
     action = models.CharField(_("action"), max_length=30)
     from_status = models.CharField(_("from"), max_length=12, choices=AgreementStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=AgreementStatus.choices, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     actor_label = models.CharField(_("by (label)"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -246,7 +265,9 @@ class ServiceLevelTarget(models.Model):
     counted on ``calendar`` (empty: 24×7). ``supported_by``: the OLA / UC targets that
     underpin an SLA target (same metric and priority)."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="targets", verbose_name=_("agreement"))
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="targets", verbose_name=_("agreement")
+    )
     metric = models.CharField(_("metric"), max_length=15, choices=Metric.choices)
     name = models.CharField(_("name"), max_length=120, blank=True, help_text=_("For another measure: what it is."))
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, blank=True)
@@ -298,7 +319,12 @@ class Measurement(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     source = models.CharField(_("source"), max_length=5, choices=MeasurementSource.choices)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -324,7 +350,9 @@ class SlaReport(models.Model):
     the service level manager, mailed to the customer's contacts. ``figures`` is frozen at
     approval so the report reads the same forever."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="reports", verbose_name=_("agreement"))
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, related_name="reports", verbose_name=_("agreement")
+    )
     period = models.DateField(_("month"))
     status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
     figures = models.JSONField(_("figures"), default=dict, blank=True)
@@ -363,7 +391,9 @@ class SlaReport(models.Model):
 class AgreementReview(models.Model):
     """An agreement's (annual) review with the customer or supplier."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("agreement"))
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("agreement")
+    )
     held_on = models.DateField(_("held on"))
     attendees = models.TextField(_("attendees"))
     minutes = models.TextField(_("minutes"), blank=True)

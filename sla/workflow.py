@@ -103,7 +103,8 @@ AGREEMENT_TRANSITIONS: dict[str, Transition] = {
             A.ACTIVE,
             SLM,
             description=_(
-                "Signed: the agreement is in force. Needs the signed document, at least one target and a validity period."
+                "Signed: the agreement is in force. Needs the signed document, at least one target "
+                "and a validity period."
             ),
             button="success",
         ),
