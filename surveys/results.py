@@ -192,6 +192,15 @@ class ResponseRates:
     def departments_of(self, organisation_id: int) -> list[RateRow]:
         return [row for row in self.departments if row.organisation_id == organisation_id]
 
+    @property
+    def grouped(self) -> list[tuple[RateRow, list[RateRow]]]:
+        """(organisation total, its department rows) in order: one pass, for the page (a
+        nested loop over thousands of organisations and departments would be quadratic)."""
+        by_organisation: dict[int, list[RateRow]] = defaultdict(list)
+        for row in self.departments:
+            by_organisation[row.organisation_id].append(row)
+        return [(total, by_organisation[total.organisation_id]) for total in self.organisations]
+
 
 def response_rates(campaign: Campaign) -> ResponseRates:
     """Invited / sent / answered / bounced and the rate per organisation and per department (one query)."""

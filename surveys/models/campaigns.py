@@ -229,6 +229,8 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status"], name="invitation_status_idx"),
             models.Index(fields=["contact", "answered_at"], name="invitation_contact_idx"),
+            # Response rates per organisation and department (the results page).
+            models.Index(fields=["campaign", "organisation", "department", "status"], name="invitation_rates_idx"),
         ]
 
     def __str__(self) -> str:
@@ -259,7 +261,10 @@ class SurveyResponse(models.Model):
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
         ordering = ["campaign", "submitted_at", "pk"]
-        indexes = [models.Index(fields=["campaign", "submitted_at"], name="response_campaign_idx")]
+        indexes = [
+            models.Index(fields=["campaign", "submitted_at"], name="response_campaign_idx"),
+            models.Index(fields=["campaign", "organisation", "department"], name="response_org_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} #{self.pk}"
