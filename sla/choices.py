@@ -8,7 +8,7 @@ from itsm.core.choices import OrganisationKind
 
 
 class ServiceStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
+    PROPOSED = "proposed", pgettext_lazy("service", "Proposed")
     ACCEPTED = "accepted", pgettext_lazy("service", "Accepted")
     RETIRED = "retired", _("Retired")
 
@@ -31,7 +31,7 @@ NUMBER_PREFIX = {AgreementKind.SLA: "SLA", AgreementKind.OLA: "OLA", AgreementKi
 class AgreementStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     NEGOTIATING = "negotiating", _("Negotiating")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("agreement", "Active")
     EXPIRED = "expired", _("Expired")
     TERMINATED = "terminated", _("Terminated")
 

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from itsm.core.models import Calendar, Organisation, VisibleQuerySet
 
@@ -50,7 +51,7 @@ class Service(models.Model):
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    category = models.CharField(_("category"), max_length=100, db_index=True)
+    category = models.CharField(pgettext_lazy("service", "category"), max_length=100, db_index=True)
     description = models.TextField(_("description"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -302,7 +303,7 @@ class ServiceLevelTarget(models.Model):
 
     def __str__(self) -> str:
         label = self.name or self.get_metric_display()
-        return f"{self.priority} {label} {self.value.normalize()} {self.get_unit_display()}"
+        return f"{self.priority} {label} {format(self.value.normalize(), 'f')} {self.get_unit_display()}"
 
 
 class Measurement(models.Model):
@@ -396,7 +397,7 @@ class AgreementReview(models.Model):
     )
     held_on = models.DateField(_("held on"))
     attendees = models.TextField(_("attendees"))
-    minutes = models.TextField(_("minutes"), blank=True)
+    minutes = models.TextField(pgettext_lazy("meeting", "minutes"), blank=True)
     findings = models.TextField(_("findings"), blank=True)
     decisions = models.TextField(_("decisions"), blank=True)
     improvement_items = models.TextField(_("improvement items"), blank=True)
