@@ -1,11 +1,13 @@
 """Server-side SVG charts for pages and PDF review packs (WeasyPrint renders inline SVG).
 
-Two charts, both returning a ``SafeString`` holding one self-contained ``<svg>``:
+The charts, each returning a ``SafeString`` holding one self-contained ``<svg>``:
 
 * ``bar_chart(bars, title=…)`` — horizontal bars, one per label, with value labels; a bar may
   carry its own colour (to highlight it), ``max_value`` fixes the scale (e.g. 100 for %).
 * ``stacked_bar(segments, title=…)`` — one 100 % bar split into segments (a distribution, such
   as the counts of ratings 1–5) with a legend giving each segment's count and share.
+* ``trend_chart(points, title=…, target=…)`` — a line over periods (months) with a dashed
+  target line; highlighted points (breaches) stand out.
 
 Every chart has a ``viewBox``, ``role="img"``, an ``aria-label`` and a ``<title>`` (its
 title), and a ``<desc>`` listing the data for screen readers. Every label is escaped; there is
@@ -20,6 +22,7 @@ tooltip and in ``<desc>``). Empty input, or a distribution whose total is zero, 
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -38,9 +41,11 @@ __all__ = [
     "YES_NO_COLOURS",
     "Bar",
     "Segment",
+    "TrendPoint",
     "bar_chart",
     "no_data_chart",
     "stacked_bar",
+    "trend_chart",
 ]
 
 # Okabe–Ito colours (distinguishable with colour-blindness), ordered so neighbours differ in
@@ -322,3 +327,167 @@ def stacked_bar(
         f"{item.label}: {_num(value)} ({_percent(value, total)} %)" for item, value in zip(items, values, strict=True)
     )
     return _svg(width, height, title, desc, body)
+
+
+# --- trend ----------------------------------------------------------------------------------
+
+BREACH_COLOUR = "#B2182B"
+GRID_COLOUR = "#DEE2E6"
+TARGET_COLOUR = "#555555"
+POINT_RADIUS = 3.5
+HIGHLIGHT_RADIUS = 5
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One period of a trend: ``label`` (e.g. "2026-03"), its ``value`` (None: no figure, the
+    line breaks there), whether to ``highlight`` it (a breach) and the text shown for it
+    (``value_label``; the value itself when None)."""
+
+    label: str
+    value: float | None
+    highlight: bool = False
+    value_label: str | None = None
+
+
+def _as_point(item: TrendPoint | tuple) -> TrendPoint:
+    return item if isinstance(item, TrendPoint) else TrendPoint(*item)
+
+
+def _nice_step(span: float, ticks: int) -> float:
+    """A round step (1, 2, 2.5 or 5 × 10ⁿ) giving about ``ticks`` intervals over ``span``."""
+    raw = span / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _scale(values: list[float], min_value: float | None, max_value: float | None) -> tuple[float, float, float]:
+    """(low, high, step) of the value axis: round ticks enclosing every value."""
+    low = min(values) if min_value is None else float(min_value)
+    high = max(values) if max_value is None else float(max_value)
+    if high < low:
+        low, high = high, low
+    if high == low:
+        pad = abs(high) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    step = _nice_step(high - low, 4)
+    low_tick, high_tick = math.floor(low / step) * step, math.ceil(high / step) * step
+    if min(values) >= 0 and min_value is None:
+        low_tick = max(0.0, low_tick)
+    if high_tick == low_tick:
+        high_tick = low_tick + step
+    return low_tick, high_tick, step
+
+
+def trend_chart(
+    points: Sequence[TrendPoint | tuple],
+    *,
+    title: str,
+    target: float | None = None,
+    target_label: str | None = None,
+    unit: str = "",
+    width: int = 560,
+    height: int = 200,
+    colour: str = DEFAULT_COLOUR,
+    highlight_colour: str = BREACH_COLOUR,
+    min_value: float | None = None,
+    max_value: float | None = None,
+) -> SafeString:
+    """A line over periods (``TrendPoint`` or ``(label, value[, highlight[, value_label]])``),
+    in order, with an optional dashed ``target`` line labelled ``target_label`` (or "target:
+    <value><unit>").
+
+    Highlighted points (breaches) are drawn larger in ``highlight_colour``; a point without a
+    value breaks the line. The value axis has round ticks enclosing every value and the target
+    (``min_value`` / ``max_value`` fix its ends; it never goes below 0 when every value is
+    ≥ 0); period labels are thinned out when they would overlap. No value at all
+    → the "no data" chart.
+    """
+    items = [_as_point(item) for item in points]
+    width = max(MIN_WIDTH, int(width))
+    values = [float(item.value) for item in items if item.value is not None]
+    if not values:
+        return no_data_chart(title, width=width)
+    shown = [
+        (item.value_label if item.value_label is not None else f"{_num(float(item.value))}{unit}")
+        if item.value is not None
+        else _("no data")
+        for item in items
+    ]
+    target_text = ""
+    if target is not None:
+        target_text = (
+            target_label
+            if target_label is not None
+            else _("target: %(value)s") % {"value": f"{_num(float(target))}{unit}"}
+        )
+    low, high, step = _scale(values + ([float(target)] if target is not None else []), min_value, max_value)
+    ticks = [low + index * step for index in range(round((high - low) / step) + 1)]
+    tick_labels = [_num(tick, 4) for tick in ticks]
+    left = max(text_width(label) for label in tick_labels) + 2 * PAD
+    top, bottom = ROW_HEIGHT / 2 + PAD, float(max(height, 4 * ROW_HEIGHT)) - ROW_HEIGHT
+    plot_width = max(width - left - PAD, 20.0)
+    slot = plot_width / len(items)
+    fill = _colour(colour, DEFAULT_COLOUR)
+    breach = _colour(highlight_colour, BREACH_COLOUR)
+
+    def y_of(value: float) -> float:
+        return bottom - (bottom - top) * (min(max(value, low), high) - low) / (high - low)
+
+    def x_of(index: int) -> float:
+        return left + slot * (index + 0.5)
+
+    body = []
+    for tick, label in zip(ticks, tick_labels, strict=True):
+        y = y_of(tick)
+        body.append(
+            f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(left + plot_width)}" y2="{_num(y)}" '
+            f'stroke="{GRID_COLOUR}" stroke-width="1"/>'
+            + _text(left - PAD, y + FONT_SIZE * 0.35, label, fill=MUTED_COLOUR, anchor="end")
+        )
+    if target is not None:
+        y = y_of(float(target))
+        body.append(
+            f'<g data-role="target"><title>{escape(target_text)}</title>'
+            f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(left + plot_width)}" y2="{_num(y)}" '
+            f'stroke="{TARGET_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            + _text(left + plot_width - PAD, y - PAD, _fit(target_text, plot_width - 2 * PAD), anchor="end")
+            + "</g>"
+        )
+    run: list[str] = []
+    runs: list[list[str]] = []
+    for index, item in enumerate(items):
+        if item.value is None:
+            if run:
+                runs.append(run)
+            run = []
+            continue
+        run.append(f"{_num(x_of(index))},{_num(y_of(float(item.value)))}")
+    if run:
+        runs.append(run)
+    for line in runs:
+        if len(line) > 1:
+            body.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{fill}" stroke-width="2"/>')
+    for index, (item, text) in enumerate(zip(items, shown, strict=True)):
+        if item.value is None:
+            continue
+        radius, point_fill = (HIGHLIGHT_RADIUS, breach) if item.highlight else (POINT_RADIUS, fill)
+        role = ' data-role="highlight"' if item.highlight else ""
+        body.append(
+            f"<g{role}><title>{escape(item.label)}: {escape(text)}</title>"
+            f'<circle cx="{_num(x_of(index))}" cy="{_num(y_of(float(item.value)))}" r="{_num(radius)}" '
+            f'fill="{point_fill}" stroke="#FFFFFF" stroke-width="1"/></g>'
+        )
+    widest = max(text_width(item.label) for item in items) + 2 * PAD
+    every = max(1, math.ceil(widest / slot))
+    baseline = bottom + ROW_HEIGHT / 2 + FONT_SIZE * 0.35
+    for index, item in enumerate(items):
+        if index % every == 0:
+            body.append(_text(x_of(index), baseline, _fit(item.label, max(slot * every - PAD, 20.0)), anchor="middle"))
+    desc = "; ".join(f"{item.label}: {text}" for item, text in zip(items, shown, strict=True))
+    if target_text:
+        desc = f"{desc}; {target_text}"
+    return _svg(width, bottom + ROW_HEIGHT, title, desc, body)
