@@ -221,6 +221,27 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("surveys.campaigns",),
         "options": {"expires": 540},
     },
+    # Agreements whose validity ended before today expire (just after midnight, daily).
+    "sla.expire_agreements": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=10, hour=0),
+        "args": ("sla.expire_agreements",),
+        "options": {"expires": 3600},
+    },
+    # Monthly SLA reports: from the first working day of a month, draft last month's (daily).
+    "sla.draft_reports": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=0, hour=7),
+        "args": ("sla.draft_reports",),
+        "options": {"expires": 3600},
+    },
+    # Agreement reviews: remind owners 30 and 7 days before the due date and when overdue (daily).
+    "sla.review_reminders": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=30, hour=8),
+        "args": ("sla.review_reminders",),
+        "options": {"expires": 3600},
+    },
 }
 
 # Days a customer has to confirm a complaint's result through the mailed link.
@@ -270,6 +291,10 @@ SPECTACULAR_SETTINGS = {
         "WeeklyItemKindEnum": "surveys.choices.WeeklyItemKind",
         "CampaignKindEnum": "surveys.choices.CampaignKind",
         "QuestionKindEnum": "surveys.choices.QuestionKind",
+        "AgreementKindEnum": "sla.choices.AgreementKind",
+        "ServiceStatusEnum": "sla.choices.ServiceStatus",
+        "AgreementStatusEnum": "sla.choices.AgreementStatus",
+        "UnderpinningStatusEnum": "sla.underpinning.UnderpinningStatus",
     },
 }
 

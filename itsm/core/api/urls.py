@@ -3,6 +3,9 @@
 from rest_framework.routers import DefaultRouter
 
 from complaints.api.views import ComplaintViewSet
+from sla.api.agreements import AgreementViewSet
+from sla.api.measurements import MeasurementViewSet
+from sla.api.views import ServiceViewSet, TargetViewSet
 from surveys.api.callbacks import CallBackViewSet, TicketViewSet
 from surveys.api.campaigns import CampaignViewSet
 from surveys.api.questionnaires import QuestionnaireViewSet
@@ -22,5 +25,9 @@ router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire"
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("answers", AnswerViewSet, basename="answer")
+router.register("services", ServiceViewSet, basename="service")
+router.register("agreements", AgreementViewSet, basename="agreement")
+router.register("targets", TargetViewSet, basename="target")
+router.register("measurements", MeasurementViewSet, basename="measurement")
 
 urlpatterns = router.urls
