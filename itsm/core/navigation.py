@@ -33,6 +33,12 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Survey campaigns"), "campaign_list", "surveys.view_campaign", _("Satisfaction")),
     NavItem(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire", _("Satisfaction")),
     NavItem(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem", _("Satisfaction")),
+    NavItem(_("Service catalogue"), "service_list", "sla.view_service", _("Service levels")),
+    NavItem(_("Agreements"), "agreement_list", "sla.view_agreement", _("Service levels")),
+    NavItem(_("Underpinning check"), "underpinning_list", "sla.view_serviceleveltarget", _("Service levels")),
+    NavItem(_("Measurements"), "measurement_list", "sla.view_measurement", _("Service levels")),
+    NavItem(_("Monthly SLA reports"), "sla_report_list", "sla.view_slareport", _("Service levels")),
+    NavItem(_("Agreement reviews"), "review_due_list", "sla.view_agreementreview", _("Service levels")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
@@ -119,6 +125,10 @@ ROLE_HOME: dict[str, dict] = {
     "service_level_manager": {
         "summary": _("Keep the service catalogue, SLA / OLA / UC agreements, targets, measurements and reviews."),
         "links": [
+            HomeLink(_("Service catalogue"), "service_list", "sla.view_service"),
+            HomeLink(_("Agreements"), "agreement_list", "sla.view_agreement"),
+            HomeLink(_("Underpinning check"), "underpinning_list", "sla.view_serviceleveltarget"),
+            HomeLink(_("Agreement reviews"), "review_due_list", "sla.view_agreementreview"),
             HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
             HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
         ],
