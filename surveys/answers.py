@@ -68,6 +68,10 @@ class QuestionContent:
     comment_below: int | None = None
     service_ref: str = ""
     target_ref: str = ""
+    service_id: int | None = None
+    sla_target_id: int | None = None
+    service_label: str = ""
+    target_label: str = ""
     position: int = 0
     options: tuple[OptionContent, ...] = ()
 
@@ -138,6 +142,12 @@ class QuestionnaireContent:
         return self._by_id.get(question_id)
 
 
+def _metric_label(metric: str | None) -> str:
+    from sla.choices import Metric
+
+    return str(Metric(metric).label) if metric in Metric.values else ""
+
+
 def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
     """Load ``questionnaire``'s sections, questions and options in three queries, whatever
     their number, ordered by position (then id). A question whose section belongs to another
@@ -162,6 +172,13 @@ def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
             "comment_below",
             "service_ref",
             "target_ref",
+            "service_id",
+            "sla_target_id",
+            "service__code",
+            "service__name",
+            "sla_target__agreement__number",
+            "sla_target__priority",
+            "sla_target__metric",
             "position",
         )
     )
@@ -177,6 +194,11 @@ def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
     by_section: dict[int, list[QuestionContent]] = defaultdict(list)
     for row in questions:
         fields: dict[str, Any] = dict(row)
+        code, name = fields.pop("service__code"), fields.pop("service__name")
+        number = fields.pop("sla_target__agreement__number")
+        priority, metric = fields.pop("sla_target__priority"), fields.pop("sla_target__metric")
+        fields["service_label"] = f"{code} {name}" if code else ""
+        fields["target_label"] = " ".join(part for part in (number, priority, _metric_label(metric)) if part)
         by_section[row["section_id"]].append(QuestionContent(**fields, options=tuple(options.get(row["id"], ()))))
     return QuestionnaireContent(
         id=questionnaire.pk,

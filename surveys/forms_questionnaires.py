@@ -39,7 +39,18 @@ class SectionForm(_ParseOnlyModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
-SERVICE_FIELDS = ("kind", "text", "help_text", "required", "comment_below", "service_ref", "target_ref", "options")
+SERVICE_FIELDS = (
+    "kind",
+    "text",
+    "help_text",
+    "required",
+    "comment_below",
+    "service",
+    "sla_target",
+    "service_ref",
+    "target_ref",
+    "options",
+)
 
 
 class QuestionForm(_ParseOnlyModelForm):

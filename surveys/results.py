@@ -293,7 +293,7 @@ def campaign_questions(campaign: Campaign) -> list[Question]:
     """The campaign questionnaire's questions in order, with section and options (two queries)."""
     return list(
         Question.objects.filter(questionnaire_id=campaign.questionnaire_id)
-        .select_related("section")
+        .select_related("section", "service", "sla_target__agreement")
         .prefetch_related("options")
         .order_by("section__position", "section_id", "position", "pk")
     )

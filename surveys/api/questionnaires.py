@@ -40,6 +40,7 @@ from itsm.core.api.permissions import RolePermission
 from itsm.core.api.serializers import ServiceModelSerializer
 from itsm.core.models import User
 from itsm.core.permissions import can
+from sla.models import Service, ServiceLevelTarget
 
 from ..answers import QuestionContent, questionnaire_content
 from ..choices import QuestionKind
@@ -85,8 +86,14 @@ class QuestionSerializer(serializers.Serializer):
     comment_below = serializers.IntegerField(
         read_only=True, allow_null=True, help_text=gettext_lazy("A rating below this needs a comment (ratings only).")
     )
-    service_ref = serializers.CharField(read_only=True, help_text=gettext_lazy("The service the question measures."))
-    target_ref = serializers.CharField(read_only=True, help_text=gettext_lazy("The SLA target the question measures."))
+    service = serializers.IntegerField(
+        source="service_id", read_only=True, allow_null=True, help_text=gettext_lazy("The catalogue service measured.")
+    )
+    sla_target = serializers.IntegerField(
+        source="sla_target_id", read_only=True, allow_null=True, help_text=gettext_lazy("The SLA target measured.")
+    )
+    service_ref = serializers.CharField(read_only=True, help_text=gettext_lazy("Another service tag (free text)."))
+    target_ref = serializers.CharField(read_only=True, help_text=gettext_lazy("Another target tag (free text)."))
     options = serializers.SerializerMethodField(
         help_text=gettext_lazy("The choices (single / multiple choice), in order.")
     )
@@ -197,6 +204,10 @@ class QuestionWriteSerializer(_ContentInputMixin, serializers.Serializer):
         required=False,
         allow_null=True,
         help_text=gettext_lazy("Ratings only: a comment below this."),
+    )
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False, allow_null=True)
+    sla_target = serializers.PrimaryKeyRelatedField(
+        queryset=ServiceLevelTarget.objects.filter(agreement__kind="sla"), required=False, allow_null=True
     )
     service_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
     target_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -87,8 +87,9 @@ class QuestionnaireSection(models.Model):
 class Question(models.Model):
     """One question. ``comment_below``: a rating under this value needs a comment (rating only).
 
-    ``service_ref`` / ``target_ref`` tag what the question measures ("survey content must match
-    the SLA"); they become links to the service catalogue once it exists.
+    ``service`` / ``sla_target`` link what the question measures to the service catalogue and
+    an SLA's service level target ("survey content must match the SLA"); ``service_ref`` /
+    ``target_ref`` are free-text tags for what the catalogue does not hold.
     """
 
     questionnaire = models.ForeignKey(
@@ -109,8 +110,25 @@ class Question(models.Model):
         validators=[MinValueValidator(2), MaxValueValidator(5)],
         help_text=_("A rating lower than this needs a comment (rating questions only; empty: never)."),
     )
-    service_ref = models.CharField(_("service measured"), max_length=200, blank=True)
-    target_ref = models.CharField(_("SLA target measured"), max_length=200, blank=True)
+    service = models.ForeignKey(
+        "sla.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="survey_questions",
+        verbose_name=_("service measured"),
+    )
+    sla_target = models.ForeignKey(
+        "sla.ServiceLevelTarget",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_questions",
+        limit_choices_to={"agreement__kind": "sla"},
+        verbose_name=_("SLA target measured"),
+    )
+    service_ref = models.CharField(_("other service tag"), max_length=200, blank=True)
+    target_ref = models.CharField(_("other target tag"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("question")

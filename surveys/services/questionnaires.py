@@ -37,6 +37,8 @@ QUESTION_FIELDS = (
     "help_text",
     "required",
     "comment_below",
+    "service",
+    "sla_target",
     "service_ref",
     "target_ref",
     "options",
@@ -197,6 +199,8 @@ def _copy_content(source: Questionnaire, copy: Questionnaire) -> None:
                 help_text=q.help_text,
                 required=q.required,
                 comment_below=q.comment_below,
+                service_id=q.service_id,
+                sla_target_id=q.sla_target_id,
                 service_ref=q.service_ref,
                 target_ref=q.target_ref,
             )
@@ -351,6 +355,7 @@ def _validate_question(question: Question, options: Iterable[str] | None) -> lis
             errors.update(exc.message_dict)
     if question.comment_below is not None and question.kind != QuestionKind.RATING:
         errors["comment_below"] = [_("Only rating questions can require a comment.")]
+    errors.update(_link_problems(question))
     try:
         # The model's constraint says what the comment_below check above says, less kindly.
         question.full_clean(exclude=list(errors), validate_constraints=not errors)
@@ -360,6 +365,21 @@ def _validate_question(question: Question, options: Iterable[str] | None) -> lis
     if errors:
         raise ValidationError(errors)
     return labels
+
+
+def _link_problems(question: Question) -> dict[str, list[str]]:
+    """The service must not be retired; an SLA target given with a service must be one of an
+    agreement covering that service."""
+    from sla.choices import ServiceStatus
+
+    problems: dict[str, list[str]] = {}
+    service = question.service if question.service_id else None
+    if service is not None and service.status == ServiceStatus.RETIRED:
+        problems["service"] = [_("This service is retired.")]
+    target = question.sla_target if question.sla_target_id else None
+    if target is not None and service is not None and not target.agreement.services.filter(pk=service.pk).exists():
+        problems["sla_target"] = [_("This target's agreement does not cover the chosen service.")]
+    return problems
 
 
 def _set_options(question: Question, labels: list[str]) -> None:
@@ -396,6 +416,8 @@ def question_create(
     help_text: str = "",
     required: bool = True,
     comment_below: int | None = None,
+    service: Any = None,
+    sla_target: Any = None,
     service_ref: str = "",
     target_ref: str = "",
     options: Sequence[str] = (),
@@ -420,6 +442,8 @@ def question_create(
             help_text=help_text,
             required=required,
             comment_below=comment_below,
+            service=service,
+            sla_target=sla_target,
             service_ref=service_ref,
             target_ref=target_ref,
         )

@@ -211,6 +211,8 @@ def test_retrieve_nests_sections_questions_and_choices_in_order(api_client):
         "help_text": "",
         "required": True,
         "comment_below": 3,
+        "service": None,
+        "sla_target": None,
         "service_ref": "Desk",
         "target_ref": "",
         "options": [],
