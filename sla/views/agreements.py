@@ -292,6 +292,8 @@ def _event_labels() -> dict[str, str]:
         "target_changed": _("Target changed"),
         "target_removed": _("Target removed"),
         "standard_targets": _("Standard targets added"),
+        "underpinning_linked": _("Underpinning target linked"),
+        "underpinning_unlinked": _("Underpinning target unlinked"),
     }
     labels.update({action: str(t.label) for action, t in AGREEMENT_TRANSITIONS.items()})
     return labels
