@@ -18,12 +18,11 @@ the only code that moves a complaint; it reads this table and nothing else decid
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import workflow as core_workflow
 from itsm.core.roles import Role
+from itsm.core.workflow import Transition
 
 from .choices import OPEN_STATUSES, ComplaintStatus
 
@@ -33,23 +32,6 @@ DESK = Role.SERVICE_DESK.value
 BRM = Role.BR_MANAGER.value
 HEAD = Role.DEPARTMENT_HEAD.value
 MREP = Role.MANAGEMENT_REP.value
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    label: str | Promise
-    sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
-    # Inputs the action needs (complaint fields or "note"); each must be non-blank after the
-    # action's inputs are applied to the complaint.
-    requires: tuple[str, ...] = ()
-    # Inputs the action accepts and writes to the complaint (a subset may be required).
-    accepts: tuple[str, ...] = ()
-    description: str | Promise = ""
-    button: str = "primary"
-    extra: dict = field(default_factory=dict)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -175,26 +157,8 @@ TRANSITIONS: dict[str, Transition] = {
 COMMON_INPUTS = ("note",)
 
 
-def transition_for(action: str) -> Transition | None:
-    return TRANSITIONS.get(action)
-
-
-def actions_from(status: str) -> list[Transition]:
-    """Every transition the table allows out of ``status`` (whoever performs it)."""
-    return [t for t in TRANSITIONS.values() if status in t.sources]
-
-
-def role_may(roles: set[str] | frozenset[str], transition: Transition) -> bool:
-    return bool(set(roles) & transition.roles)
-
-
 def as_mermaid() -> str:
     """The table as a Mermaid state diagram (docs/complaint-workflow.md is generated from it)."""
-    lines = ["stateDiagram-v2", f"    [*] --> {S.REGISTERED}"]
-    for transition in TRANSITIONS.values():
-        sources = sorted(transition.sources) if transition.action != "withdraw" else ["open"]
-        for source in sources:
-            lines.append(f"    {source} --> {transition.target}: {transition.action}")
-    lines.append(f"    {S.CLOSED} --> [*]")
-    lines.append(f"    {S.WITHDRAWN} --> [*]")
-    return "\n".join(lines)
+    return core_workflow.as_mermaid(
+        TRANSITIONS, S.REGISTERED, (S.CLOSED, S.WITHDRAWN), source_names={"withdraw": "open"}
+    )

@@ -22,29 +22,14 @@ in ``description``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.roles import Role
+from itsm.core.workflow import Transition, as_mermaid  # noqa: F401  (as_mermaid draws these tables)
 
 from .choices import AgreementStatus, ServiceStatus
 
 SLM = frozenset({Role.SERVICE_LEVEL_MANAGER.value})
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    label: str | Promise
-    sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
-    requires: tuple[str, ...] = ()
-    description: str | Promise = ""
-    button: str = "primary"
-    system: bool = False
 
 
 S = ServiceStatus
@@ -130,22 +115,3 @@ AGREEMENT_TRANSITIONS: dict[str, Transition] = {
         ),
     ]
 }
-
-
-def actions_from(table: dict[str, Transition], status: str) -> list[Transition]:
-    """Every transition ``table`` allows out of ``status`` (whoever performs it)."""
-    return [t for t in table.values() if status in t.sources]
-
-
-def role_may(roles: set[str] | frozenset[str] | list[str], transition: Transition) -> bool:
-    return bool(set(roles) & transition.roles)
-
-
-def as_mermaid(table: dict[str, Transition], initial: str, finals: tuple[str, ...]) -> str:
-    """A table as a Mermaid state diagram (docs/sla-workflow.md is generated from them)."""
-    lines = ["stateDiagram-v2", f"    [*] --> {initial}"]
-    for transition in table.values():
-        for source in sorted(transition.sources):
-            lines.append(f"    {source} --> {transition.target}: {transition.action}")
-    lines.extend(f"    {final} --> [*]" for final in finals)
-    return "\n".join(lines)

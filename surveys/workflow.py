@@ -15,12 +15,11 @@ is the only code that moves a campaign; it reads this table and nothing else dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import workflow as core_workflow
 from itsm.core.roles import Role
+from itsm.core.workflow import Transition
 
 from .choices import CampaignStatus
 
@@ -30,23 +29,6 @@ OWNER = Role.SATISFACTION_OWNER.value
 QUALITY = Role.QUALITY_MANAGER.value
 BRM = Role.BR_MANAGER.value
 PLANNERS = frozenset({OWNER, QUALITY})
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    label: str | Promise
-    sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
-    # Inputs the action needs: "note" or campaign fields, non-blank after the inputs are applied.
-    requires: tuple[str, ...] = ()
-    # Campaign fields the action accepts and writes.
-    accepts: tuple[str, ...] = ()
-    description: str | Promise = ""
-    button: str = "primary"
-    # May the system (a periodic check, actor=None) perform it?
-    system: bool = False
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -124,24 +106,6 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def transition_for(action: str) -> Transition | None:
-    return TRANSITIONS.get(action)
-
-
-def actions_from(status: str) -> list[Transition]:
-    """Every transition the table allows out of ``status`` (whoever performs it)."""
-    return [t for t in TRANSITIONS.values() if status in t.sources]
-
-
-def role_may(roles: set[str] | frozenset[str] | list[str], transition: Transition) -> bool:
-    return bool(set(roles) & transition.roles)
-
-
 def as_mermaid() -> str:
     """The table as a Mermaid state diagram (docs/survey-workflow.md is generated from it)."""
-    lines = ["stateDiagram-v2", f"    [*] --> {S.DRAFT}"]
-    for transition in TRANSITIONS.values():
-        for source in sorted(transition.sources):
-            lines.append(f"    {source} --> {transition.target}: {transition.action}")
-    lines.append(f"    {S.ANALYSED} --> [*]")
-    return "\n".join(lines)
+    return core_workflow.as_mermaid(TRANSITIONS, S.DRAFT, (S.ANALYSED,))
