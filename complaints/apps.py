@@ -7,16 +7,21 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
+        from itsm.core.history import audit_register
         from itsm.core.signals import calendar_changed
 
-        from . import periodic  # noqa: F401  (registers the periodic checks)
+        from . import home, periodic  # noqa: F401  (register the home panels and periodic checks)
         from .models import Complaint, ComplaintAttachment, ComplaintTarget
 
-        auditlog.register(Complaint)
-        auditlog.register(ComplaintTarget)
-        auditlog.register(ComplaintAttachment)
+        # The paused clock and the warning moments are bookkeeping of the deadline checks:
+        # the timeline says when the clock stopped and who was warned.
+        audit_register(
+            Complaint,
+            url_name="complaint_detail",
+            hidden=("paused_at", "paused_seconds", "response_warn_at", "resolution_warn_at", "reply_working_seconds"),
+        )
+        audit_register(ComplaintTarget)
+        audit_register(ComplaintAttachment, hidden=("file",))
         calendar_changed.connect(_recompute_after_calendar_change, dispatch_uid="complaints.recompute")
 
 

@@ -7,16 +7,16 @@ class SlaConfig(AppConfig):
     verbose_name = _("Service catalogue and agreements")
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
+        from itsm.core.history import audit_register
 
-        from . import models, periodic  # noqa: F401  (periodic registers the periodic checks)
+        from . import home, models, periodic  # noqa: F401  (home and periodic register the panels and checks)
 
-        for model in (
-            models.Service,
-            models.Agreement,
-            models.ServiceLevelTarget,
-            models.Measurement,
-            models.SlaReport,
-            models.AgreementReview,
+        for model, url_name in (
+            (models.Service, "service_detail"),
+            (models.Agreement, "agreement_detail"),
+            (models.ServiceLevelTarget, None),
+            (models.Measurement, None),
+            (models.SlaReport, "sla_report_detail"),
+            (models.AgreementReview, "agreement_review_detail"),
         ):
-            auditlog.register(model)
+            audit_register(model, url_name=url_name)

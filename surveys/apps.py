@@ -7,26 +7,27 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Satisfaction")
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
+        from itsm.core.history import audit_register
 
-        from . import (
+        from . import (  # noqa: F401  (home and periodic register the home panels and periodic checks)
+            home,
             models,
-            periodic,  # noqa: F401  (registers the periodic checks)
+            periodic,
         )
 
-        for model in (
-            models.Ticket,
-            models.CallBack,
-            models.WeeklyReport,
-            models.WeeklyReportItem,
-            models.Questionnaire,
-            models.QuestionnaireSection,
-            models.Question,
-            models.QuestionOption,
-            models.Campaign,
-            models.CampaignDepartmentRatio,
-            models.ImprovementItem,
+        for model, url_name in (
+            (models.Ticket, None),
+            (models.CallBack, "callback_detail"),
+            (models.WeeklyReport, "weekly_report_detail"),
+            (models.WeeklyReportItem, None),
+            (models.Questionnaire, "questionnaire_detail"),
+            (models.QuestionnaireSection, None),
+            (models.Question, None),
+            (models.QuestionOption, None),
+            (models.Campaign, "campaign_detail"),
+            (models.CampaignDepartmentRatio, None),
+            (models.ImprovementItem, None),
         ):
-            auditlog.register(model)
+            audit_register(model, url_name=url_name)
         # Invitations, responses and answers are recorded by the services with their own
         # timestamps; auditing two million answers row by row would double the writes.

@@ -11,22 +11,25 @@ database role should not have in production.
 from contextlib import contextmanager
 
 from auditlog.models import LogEntry
-from auditlog.registry import auditlog
 from django.db import connection as default_connection
 
-from .models import Calendar, CalendarOverride, Contact, Department, Organisation, User
 
-auditlog.register(Organisation)
-auditlog.register(Department)
-auditlog.register(Contact)
-auditlog.register(Calendar)
-auditlog.register(CalendarOverride)
-auditlog.register(User, exclude_fields=["password", "last_login"], m2m_fields={"groups"})
+def register_core_models() -> None:
+    """The core app's audited models (called from its ``AppConfig.ready``)."""
+    from .history import audit_register
+    from .models import Calendar, CalendarOverride, Contact, Department, Organisation, User
+
+    audit_register(Organisation, url_name="organisation_detail")
+    audit_register(Department)
+    audit_register(Contact, url_name="contact_detail")
+    audit_register(Calendar, url_name="calendar_detail", hidden=("version",))
+    audit_register(CalendarOverride)
+    audit_register(User, exclude=("password", "last_login"), m2m=("groups",))
 
 
 def history_of(obj):
     """The audit trail of ``obj``, newest first, with actors loaded in the same query."""
-    return LogEntry.objects.get_for_object(obj).select_related("actor").order_by("-timestamp", "-pk")
+    return LogEntry.objects.get_for_object(obj).select_related("actor", "content_type").order_by("-timestamp", "-pk")
 
 
 _PROTECTED_COLUMNS = (

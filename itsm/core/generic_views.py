@@ -18,11 +18,13 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, ListView
 
 from .audit import history_of
 from .forms import bootstrap_widgets
+from .history import present
 from .permissions import can, can_view_history
 
 
@@ -194,9 +196,20 @@ class ObjectEditView(RoleRequiredMixin, FormView):
     def get_success_url(self, obj=None):
         return obj.get_absolute_url()
 
+    def get_cancel_url(self) -> str:
+        """Where "Cancel" leads: the record being edited, else the list of its kind (the home
+        page when there is none)."""
+        if self.object is not None and hasattr(self.object, "get_absolute_url"):
+            return self.object.get_absolute_url()
+        try:
+            return reverse(f"{self.model._meta.model_name}_list")
+        except NoReverseMatch:
+            return reverse("home")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
+        context["cancel_url"] = self.get_cancel_url()
         return context
 
 
@@ -228,5 +241,7 @@ class ObjectHistoryView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         paginator = Paginator(history_of(self.object), 50)
         page_obj = paginator.get_page(self.request.GET.get("page"))
-        context.update(entries=page_obj.object_list, page_obj=page_obj, paginator=paginator, opts=self.model._meta)
+        context.update(
+            entries=present(page_obj.object_list), page_obj=page_obj, paginator=paginator, opts=self.model._meta
+        )
         return context

@@ -28,10 +28,13 @@ well in pytest output without pytest's assertion rewriting (this module is not a
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from auditlog.models import LogEntry
 from django.apps import apps
@@ -368,3 +371,89 @@ def assert_constant_queries(
             f"the count grows with the rows. Queries with {many} rows:\n{queries}"
         )
     return len(large)
+
+
+# --- the crawl: every link a role can reach answers without a server error --------------------
+
+_HREF = re.compile(r'href="([^"#]*)')
+_SKIP_PREFIXES = ("/logout", "/static/", "/media/", "/i18n/", "/admin/logout")
+
+
+@dataclass
+class CrawlResult:
+    visited: dict[str, int] = field(default_factory=dict)  # url → status
+    found_on: dict[str, str] = field(default_factory=dict)  # url → the page that linked it
+
+    def failures(self, *, allowed: Callable[[str, int], bool]) -> list[str]:
+        return [
+            f"{status} {url} (linked from {self.found_on.get(url, '—')})"
+            for url, status in self.visited.items()
+            if not allowed(url, status)
+        ]
+
+
+def _pattern(path: str, query: str) -> tuple[str, frozenset[str]]:
+    """What a URL is an instance of: its view's name and the names of its query parameters."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(path)
+        name = match.view_name
+    except Resolver404:
+        name = path
+    keys = frozenset(key for key, _value in parse_qsl(query, keep_blank_values=True))
+    return name, keys
+
+
+def crawl(
+    client,
+    start: Sequence[str] = ("/",),
+    *,
+    per_pattern: int = 3,
+    limit: int = 3000,
+    skip: Callable[[str], bool] | None = None,
+) -> CrawlResult:
+    """Follow every same-site link from ``start`` as ``client``'s user, breadth first.
+
+    A URL is visited once; at most ``per_pattern`` URLs of one pattern (view name + query
+    parameter names: ``complaint_detail``, ``audit_list?page``) are visited, so a list of a
+    thousand records costs three detail pages, not a thousand. Downloads (streamed exports)
+    are read to the end, so an error half-way through a stream counts. Returns what each
+    visited URL answered and where it was linked from.
+    """
+    result = CrawlResult()
+    seen_patterns: dict[tuple[str, frozenset[str]], int] = {}
+    queue: list[str] = list(start)
+    queued = set(queue)
+    while queue and len(result.visited) < limit:
+        url = queue.pop(0)
+        response = client.get(url)
+        status = response.status_code
+        if getattr(response, "streaming", False):
+            try:
+                for _chunk in response.streaming_content:
+                    pass
+            except Exception:  # noqa: BLE001  (a stream that fails half-way is a server error)
+                status = 500
+        result.visited[url] = status
+        content_type = response.get("Content-Type", "")
+        if status != 200 or "text/html" not in content_type or getattr(response, "streaming", False):
+            continue
+        for href in _HREF.findall(response.content.decode(errors="replace")):
+            href = html_unescape(href).strip()
+            if not href or href.startswith(("mailto:", "tel:", "javascript:")):
+                continue
+            target = urlsplit(urljoin(url, href))
+            if target.netloc and target.netloc not in ("testserver", "localhost", "127.0.0.1"):
+                continue
+            path = target.path + (f"?{target.query}" if target.query else "")
+            if path in queued or path.startswith(_SKIP_PREFIXES) or (skip and skip(path)):
+                continue
+            pattern = _pattern(target.path, target.query)
+            if seen_patterns.get(pattern, 0) >= per_pattern:
+                continue
+            seen_patterns[pattern] = seen_patterns.get(pattern, 0) + 1
+            queued.add(path)
+            result.found_on[path] = url
+            queue.append(path)
+    return result
