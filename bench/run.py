@@ -59,6 +59,18 @@ PAGES = [
     ("complaint analysis", "/complaints/analysis/?month=2026-01", 14, 1500),
     ("complaint detail", "/complaints/{complaint}/", 20, 250),
     ("API complaints", "/api/v1/complaints/", 10, 300),
+    # The type-ahead pickers' JSON (itsm/core/pickers.py): one query for at most 21 rows
+    # (trigram-indexed search on PostgreSQL) after the session and the permissions.
+    ("pick organisations", "/pick/organisations/?q=organisation+12&kind=customer", 6, 100),
+    ("pick organisations, first rows", "/pick/organisations/?kind=customer&active=1", 6, 100),
+    ("pick contacts, by name", "/pick/contacts/?q=Contact+4711&kind=customer&active=1", 6, 250),
+    ("pick contacts, by phone", "/pick/contacts/?q=100+0000+4711&kind=customer&active=1", 6, 250),
+    ("pick contacts, one organisation", "/pick/contacts/?organisation={organisation}&kind=customer&active=1", 6, 100),
+    ("pick departments", "/pick/departments/?q=Dept+1", 6, 100),
+    ("pick users", "/pick/users/?q=bench&role=service_desk&active=1", 6, 100),
+    # Pages whose forms are pickers now: they cost what their own queries cost.
+    ("complaint registration", "/complaints/new/", 12, 250),
+    ("complaint list, by organisation", "/complaints/?organisation={organisation}", 12, 300),
 ]
 
 # Survey pages, measured as a satisfaction owner. {largest} is the campaign with the most
@@ -171,6 +183,8 @@ def generate_complaints(count: int, user) -> None:
                 severity=Severity.MAJOR if i % 9 == 0 else Severity.NORMAL,
                 category=Category.values[i % len(Category.values)] if accepted else "",
                 status=status,
+                # An escalated complaint is owned above the desk (database constraint).
+                escalation_level=1 + i % 3 if status == ComplaintStatus.ESCALATED else 0,
                 owner=owner,
                 handler=owner,
                 created_by=owner,

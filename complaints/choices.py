@@ -9,9 +9,10 @@ class ComplaintStatus(models.TextChoices):
     REGISTERED = "registered", _("Registered")
     ACCEPTED = "accepted", _("Accepted")
     INVESTIGATING = "investigating", _("Investigating")
-    ESCALATED_BRM = "escalated_brm", _("Escalated to BR manager")
+    # Who owns an escalated complaint is its escalation level, shown beside the status: the
+    # status never names a level, so the two cannot contradict each other.
+    ESCALATED = "escalated", pgettext_lazy("complaint status", "Escalated")
     AWAITING_FEEDBACK = "awaiting_feedback", _("Awaiting customer feedback")
-    ESCALATED_HEAD = "escalated_head", _("Escalated to department head")
     ANALYSIS = "analysis", _("Cause analysis")
     IMPROVEMENT_PLANNED = "improvement_planned", _("Improvement planned")
     RESOLVED = "resolved", _("Resolved")
@@ -23,9 +24,8 @@ STATUS_COLOURS = {
     ComplaintStatus.REGISTERED: "secondary",
     ComplaintStatus.ACCEPTED: "info",
     ComplaintStatus.INVESTIGATING: "primary",
-    ComplaintStatus.ESCALATED_BRM: "warning",
+    ComplaintStatus.ESCALATED: "warning",
     ComplaintStatus.AWAITING_FEEDBACK: "info",
-    ComplaintStatus.ESCALATED_HEAD: "danger",
     ComplaintStatus.ANALYSIS: "primary",
     ComplaintStatus.IMPROVEMENT_PLANNED: "primary",
     ComplaintStatus.RESOLVED: "success",
@@ -39,6 +39,14 @@ PAUSED_STATUSES = frozenset(
 )
 FINISHED_STATUSES = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN})
 OPEN_STATUSES = frozenset(ComplaintStatus.values) - FINISHED_STATUSES
+
+# Timeline rows written before complaints.0006 name the level in the status; the timeline is
+# append-only, so they keep those values and read them with these labels.
+LEGACY_STATUSES = [
+    ("escalated_brm", _("Escalated to BR manager")),
+    ("escalated_head", _("Escalated to department head")),
+]
+EVENT_STATUS_CHOICES = [*ComplaintStatus.choices, *LEGACY_STATUSES]
 
 
 class Severity(models.TextChoices):
@@ -72,6 +80,9 @@ class EscalationLevel(models.IntegerChoices):
     MANAGEMENT_REP = 3, _("Management representative")
 
 
+LEVEL_COLOURS = {0: "secondary", 1: "warning", 2: "danger", 3: "danger"}
+
+
 class TargetUnit(models.TextChoices):
     WORKING_HOURS = "working_hours", _("working hours")
     WORKING_DAYS = "working_days", _("working days")
@@ -87,3 +98,4 @@ class EventKind(models.TextChoices):
     EDITED = "edit", _("Details edited")
     ATTACHED = "attach", _("File attached")
     DEADLINES = "deadlines", _("Deadlines recomputed")
+    FEEDBACK_BY_STAFF = "feedback_by_staff", _("Customer's confirmation recorded by staff")

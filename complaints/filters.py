@@ -7,8 +7,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
+from itsm.core.choices import OrganisationKind
 from itsm.core.filters import YesNoFilter
-from itsm.core.models import Contact, Organisation, User
+from itsm.core.models import Contact
+from itsm.core.pickers import PickerFilter
 
 from .choices import Category, Channel, ComplaintStatus, EscalationLevel, Severity
 from .models import Complaint
@@ -25,10 +28,11 @@ class ComplaintFilterSet(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
     category = django_filters.ChoiceFilter(choices=Category.choices, label=_("Category"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"))
-    organisation = django_filters.ModelChoiceFilter(
-        queryset=Organisation.objects.filter(kind="customer"), label=_("Customer organisation")
+    # Type-ahead pickers: the page holds only the chosen organisation / owner, not every row.
+    organisation = PickerFilter(
+        pickers.organisations, {"kind": OrganisationKind.CUSTOMER.value}, label=_("Customer organisation")
     )
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    owner = PickerFilter(pickers.users, {"active": "1"}, label=_("Owner"))
     escalation_level = django_filters.ChoiceFilter(choices=EscalationLevel.choices, label=_("Escalation level"))
     overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
     open = YesNoFilter(method="filter_open", label=_("Open"))

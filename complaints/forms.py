@@ -11,26 +11,29 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
 from itsm.core.choices import Language, OrganisationKind
 from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
-from itsm.core.models import Calendar, Contact, Organisation, User
+from itsm.core.models import Calendar, Contact, User
+from itsm.core.pickers import PickerField, scope_pickers, use_picker
 from itsm.core.roles import Role
 from itsm.core.uploads import validate_upload
 
-from .choices import Category, Channel, Severity
+from .choices import Category, Channel, EscalationLevel, Severity
 from .models import Complaint, ComplaintTarget
-from .services import EDITABLE_FIELDS, LEVEL_ROLES, escalation_level_after
+from .pickers import escalation_owners
+from .services import EDITABLE_FIELDS, LEVEL_ROLES, escalation_level_after, escalation_levels
 from .workflow import Transition
 
-CONTACT_OPTIONS_LIMIT = 200  # contacts of one organisation offered in the select
-CONTACT_MATCHES_LIMIT = 20  # contacts a look-up returns
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 CHOOSE_CONTACT = _("— choose a contact —")
+# What the registration pickers offer: active customer organisations and their active contacts.
+CUSTOMERS = {"kind": OrganisationKind.CUSTOMER.value, "active": "1"}
+SERVICE_DESK = {"role": Role.SERVICE_DESK.value, "active": "1"}
 
 
 def _label(name: str):
@@ -38,52 +41,17 @@ def _label(name: str):
     return capfirst(getattr(Complaint._meta.get_field(name), "verbose_name", name))
 
 
-def contact_label(contact: Contact, *, with_organisation: bool = False) -> str:
-    parts = [contact.name, contact.phone, contact.email]
-    if with_organisation:
-        parts.append(contact.organisation.name)
-    return " · ".join(part for part in parts if part)
-
-
-def customer_organisations() -> QuerySet[Organisation]:
-    return Organisation.objects.filter(kind=OrganisationKind.CUSTOMER, is_active=True).order_by("name")
-
-
-def contact_matches(query: str, organisation_id: Any = None) -> QuerySet[Contact]:
-    """Active contacts of customer organisations whose name, phone or email contains ``query``
-    (at least two characters; a phone number matches with or without spaces and dashes)."""
-    query = (query or "").strip()
-    contacts = Contact.objects.filter(
-        is_active=True, organisation__is_active=True, organisation__kind=OrganisationKind.CUSTOMER
-    ).select_related("organisation")
-    if str(organisation_id or "").isdigit():
-        contacts = contacts.filter(organisation_id=int(organisation_id))
-    if len(query) < 2:
-        return contacts.none()
-    condition = Q(name__icontains=query) | Q(email__icontains=query)
-    digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
-    condition |= Q(phone__icontains=digits if len(digits) >= 3 else query)
-    return contacts.filter(condition).order_by("name", "pk")[:CONTACT_MATCHES_LIMIT]
-
-
-def organisation_contacts(organisation_id: Any) -> QuerySet[Contact]:
-    """The active contacts of one organisation, as many as a select can sensibly offer."""
-    if not str(organisation_id or "").isdigit():
-        return Contact.objects.none()
-    return (
-        Contact.objects.filter(organisation_id=int(organisation_id), is_active=True)
-        .select_related("organisation")
-        .order_by("name", "pk")[:CONTACT_OPTIONS_LIMIT]
-    )
+def contact_matches(query: str, organisation_id: Any = None, *, user: Any = None) -> list[Contact]:
+    """Active contacts of active customer organisations whose name, phone or email contains
+    ``query`` (two characters, or one Chinese character; a phone number matches with or
+    without spaces and dashes), within ``organisation_id`` when given; with no query, that
+    organisation's contacts. The contact picker's search, for the look-up without JavaScript."""
+    params = {**CUSTOMERS, "organisation": str(organisation_id or "")}
+    return pickers.contacts.matching(query or "", params, user=user)
 
 
 def service_desk_users() -> QuerySet[User]:
-    return User.objects.filter(groups__name=Role.SERVICE_DESK.value, is_active=True).order_by("first_name", "username")
-
-
-class _UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return str(obj)
+    return pickers.users.queryset(SERVICE_DESK).order_by("first_name", "username")
 
 
 class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
@@ -91,25 +59,31 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
     or a new one entered here) and the complaint. ``initial`` may come from the query string."""
 
     channel = forms.ChoiceField(label=_label("channel"), choices=Channel.choices, initial=Channel.PHONE)
-    organisation = forms.ModelChoiceField(
+    organisation = PickerField(
+        pickers.organisations,
+        CUSTOMERS,
         label=_label("organisation"),
-        queryset=customer_organisations(),
         required=False,
         empty_label=_("— the contact's organisation —"),
     )
+    # The look-up without JavaScript (the page shows it in <noscript>): "Find" re-renders the
+    # form with the matches as the contact's options. With JavaScript the contact picker
+    # searches as one types.
     contact_q = forms.CharField(
         label=_("Find the contact"),
         required=False,
         max_length=100,
-        help_text=_("Name, phone number or email: at least two characters."),
+        help_text=_("Name, phone number or email: at least two characters, or one Chinese character."),
     )
-    contact = forms.ModelChoiceField(
+    contact = PickerField(
+        pickers.contacts,
+        CUSTOMERS,
+        depends={"organisation": "id_organisation"},
+        placeholder=_("e.g. 138 0000 0001 or Chen"),
         label=_label("contact"),
         required=False,
-        queryset=Contact.objects.filter(is_active=True, organisation__kind=OrganisationKind.CUSTOMER).select_related(
-            "organisation"
-        ),
         empty_label=CHOOSE_CONTACT,
+        help_text=_("Name, phone number or email; with the organisation chosen, its contacts."),
     )
     new_contact_name = forms.CharField(label=_("Name of the new contact"), required=False, max_length=120)
     new_contact_phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
@@ -125,9 +99,10 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
     )
     related_service = forms.CharField(label=_label("related_service"), max_length=200, required=False)
     external_ticket_ref = forms.CharField(label=_label("external_ticket_ref"), max_length=100, required=False)
-    handler = _UserChoiceField(
+    handler = PickerField(
+        pickers.users,
+        SERVICE_DESK,
         label=_label("handler"),
-        queryset=service_desk_users(),
         required=False,
         empty_label=_("— me —"),
         help_text=_("The service-desk member who handles it; empty: you."),
@@ -169,22 +144,17 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
         "organisation": "organisation",
     }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user: Any = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
+        if user is not None:
+            scope_pickers(self, user)
         self.fields["received_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["contact_q"].widget.attrs.update(
             {"autocomplete": "off", "type": "search", "placeholder": _("e.g. 138 0000 0001 or Chen")}
         )
-        self.fields["contact"].widget.choices = self._contact_options()
-        # The look-up as you type (htmx): matches replace the contact select's options.
-        search = {
-            "hx-get": reverse("complaint_contact_search"),
-            "hx-target": "#id_contact",
-            "hx-swap": "innerHTML",
-            "hx-include": "#id_organisation, #id_contact_q",
-        }
-        self.fields["contact_q"].widget.attrs.update(search, **{"hx-trigger": "input changed delay:300ms, search"})
-        self.fields["organisation"].widget.attrs.update(search, **{"hx-trigger": "change"})
+        # Looked up only if the form is rendered.
+        self.fields["contact"].widget.offered = self._contact_options  # type: ignore[attr-defined]
 
     def _value(self, name: str) -> str:
         if self.is_bound:
@@ -192,23 +162,14 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
         value = self.initial.get(name, self.fields[name].initial)
         return str(getattr(value, "pk", value) or "")
 
-    def _contact_options(self) -> list[tuple[Any, str]]:
-        """The contact select's options (the no-JavaScript fallback): the look-up's matches, else
-        the chosen organisation's contacts, plus the chosen contact; never every contact."""
-        organisation, chosen, query = self._value("organisation"), self._value("contact"), self._value("contact_q")
-        options: list[tuple[Any, str]] = [("", str(CHOOSE_CONTACT))]
-        if query:
-            contacts = list(contact_matches(query, organisation))
-            with_organisation = True
-        else:
-            contacts, with_organisation = list(organisation_contacts(organisation)), False
-        if chosen.isdigit() and all(str(contact.pk) != chosen for contact in contacts):
-            extra = Contact.objects.select_related("organisation").filter(pk=int(chosen), is_active=True).first()
-            if extra is not None:
-                contacts.insert(0, extra)
-        for contact in contacts:
-            options.append((contact.pk, contact_label(contact, with_organisation=with_organisation)))
-        return options
+    def _contact_options(self) -> list[Contact]:
+        """Contacts offered besides the chosen one (the picker renders that one itself): the
+        no-JavaScript look-up's matches, else the chosen organisation's first contacts; never
+        every contact."""
+        organisation, query = self._value("organisation"), self._value("contact_q")
+        if not query and not organisation.isdigit():
+            return []
+        return contact_matches(query, organisation, user=self.user)
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
@@ -281,18 +242,19 @@ class ComplaintEditForm(BootstrapFormMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 4}),
             "root_cause": forms.Textarea(attrs={"rows": 3}),
         }
-        field_classes = {"handler": _UserChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         handler = self.fields["handler"]
         assert isinstance(handler, forms.ModelChoiceField)  # noqa: S101  (narrowing for mypy)
         current = self.instance.handler_id
+        # The service desk, plus the current handler (kept even if no longer in it).
         handler.queryset = (
             User.objects.filter(Q(groups__name=Role.SERVICE_DESK.value, is_active=True) | Q(pk=current or 0))
             .distinct()
             .order_by("first_name", "username")
         )
+        use_picker(handler, pickers.users, SERVICE_DESK)
 
 
 class ComplaintAttachmentForm(BootstrapFormMixin, forms.Form):
@@ -328,32 +290,52 @@ _ACTION_FIELDS = {
 class ComplaintActionForm(BootstrapFormMixin, forms.Form):
     """Asks exactly for what one workflow action requires or accepts, plus a note.
 
-    Prefixed with the action's name, so several action forms live on one page.
+    Prefixed with the action's name, so several action forms live on one page. An escalation
+    offers the levels ``user`` may take the complaint to (the next one up; a BR manager also
+    the management representative) and an owner of the chosen level's role.
     """
 
-    def __init__(self, *args, transition: Transition, complaint: Complaint, **kwargs):
+    def __init__(self, *args, transition: Transition, complaint: Complaint, user: User | None = None, **kwargs):
         kwargs.setdefault("prefix", transition.action)
         super().__init__(*args, **kwargs)
         self.transition = transition
         for name in dict.fromkeys((*transition.requires, *transition.accepts)):
-            if name in ("note", "owner"):
+            if name in ("note", "owner", "level"):
                 continue
             field = _ACTION_FIELDS[name]()
             field.required = name in transition.requires
             field.initial = getattr(complaint, name, "") or None
             self.fields[name] = field
-        if "owner" in transition.accepts:
-            level = escalation_level_after(complaint, transition.action)
-            role = LEVEL_ROLES.get(level) if level is not None else None  # type: ignore[call-overload]
-            if role is not None:
-                self.fields["owner"] = _UserChoiceField(
-                    label=_("New owner (%(role)s)") % {"role": role.label},
-                    queryset=User.objects.filter(groups__name=role.value, is_active=True).order_by(
-                        "first_name", "username"
-                    ),
-                    required=False,
-                    empty_label=_("— the first available —"),
-                )
+        level = escalation_level_after(complaint, transition.action)
+        if "level" in transition.accepts:
+            levels = escalation_levels(complaint, user)
+            self.fields["level"] = forms.TypedChoiceField(
+                label=_("Escalate to"),
+                coerce=int,
+                required=False,  # none sent: one level up
+                empty_value=None,
+                choices=[(value, f"{value} · {EscalationLevel(value).label}") for value in levels],
+                initial=levels[0] if levels else None,
+            )
+            chosen = self.data.get(self.add_prefix("level")) if self.is_bound else None
+            level = int(chosen) if chosen and str(chosen).isdigit() and int(chosen) in levels else level
+        if "owner" in transition.accepts and level is not None:
+            role = LEVEL_ROLES.get(level)  # type: ignore[call-overload]
+            level_field = self.fields.get("level")
+            several = isinstance(level_field, forms.ChoiceField) and len(level_field.choices) > 1  # type: ignore[arg-type]  # a list here
+            self.fields["owner"] = PickerField(
+                escalation_owners,
+                {"level": level},
+                # Several levels on offer: the owners searched are those of the level chosen.
+                depends={"level": f"id_{self.add_prefix('level')}"} if several else None,
+                label=(
+                    _("New owner (a member of the chosen level's role)")
+                    if several or role is None
+                    else _("New owner (%(role)s)") % {"role": role.label}
+                ),
+                required=False,
+                empty_label=_("— the first available —"),
+            )
         note_required = "note" in transition.requires
         self.fields["note"] = _text(_("Reason") if note_required else _("Note"), rows=2, required=note_required)
         bootstrap_widgets(self)
@@ -426,3 +408,31 @@ class ComplaintTargetForm(BootstrapFormMixin, forms.ModelForm):
         assert isinstance(calendar, forms.ModelChoiceField)  # noqa: S101  (narrowing for mypy)
         calendar.queryset = Calendar.objects.all()
         calendar.empty_label = _("The default business calendar")
+
+
+class ComplaintConfirmationForm(BootstrapFormMixin, forms.Form):
+    """Staff record the customer's answer on the result, given by phone, on their behalf."""
+
+    prefix = "confirmation"
+    satisfaction = forms.TypedChoiceField(
+        label=_("The customer's rating of the result"),
+        choices=ComplaintFeedbackForm.RATINGS,
+        coerce=int,
+        error_messages={
+            "required": _("Choose a rating from 1 to 5."),
+            "invalid_choice": _("Choose a rating from 1 to 5."),
+        },
+    )
+    settled = forms.TypedChoiceField(
+        label=_("Does the customer say the matter is settled?"),
+        choices=[("yes", _("Yes, settled")), ("no", _("No, not settled"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say whether the customer considers the matter settled.")},
+    )
+    comment = forms.CharField(
+        label=_("What the customer said"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

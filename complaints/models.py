@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from itsm.core.calendar import working_day_length
 from itsm.core.models import Calendar, Contact, Organisation, VisibleQuerySet
 
-from .choices import Category, Channel, ComplaintStatus, EscalationLevel, Severity, TargetUnit
+from .choices import EVENT_STATUS_CHOICES, Category, Channel, ComplaintStatus, EscalationLevel, Severity, TargetUnit
 
 
 class ComplaintQuerySet(VisibleQuerySet):
@@ -147,6 +147,10 @@ class Complaint(models.Model):
                 name="complaint_satisfaction_1_5",
             ),
             models.CheckConstraint(condition=Q(escalation_level__lte=3), name="complaint_level_0_3"),
+            # An escalated complaint has someone above the service desk owning it.
+            models.CheckConstraint(
+                condition=~Q(status="escalated") | Q(escalation_level__gte=1), name="complaint_escalated_has_level"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,8 +203,8 @@ class ComplaintEvent(models.Model):
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=30, choices=ComplaintStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=30, choices=ComplaintStatus.choices, blank=True)
+    from_status = models.CharField(_("from"), max_length=30, choices=EVENT_STATUS_CHOICES, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, choices=EVENT_STATUS_CHOICES, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("by")
     )

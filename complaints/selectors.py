@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from itsm.core import calendar as business_calendar
 
 from .choices import OPEN_STATUSES, ComplaintStatus
 from .models import Complaint, ComplaintEvent
@@ -53,3 +58,31 @@ def complaint_analysis(queryset: QuerySet[Complaint]) -> dict:
         "by_organisation": by_organisation,
         **totals,
     }
+
+
+def working_time_words(delta: timedelta, calendar) -> str:
+    """``delta`` of working time in words: minutes under an hour, hours under a working day,
+    else working days of ``calendar`` ("2.5 working hours", "3 working days")."""
+    seconds = abs(delta.total_seconds())
+    if calendar.always_open:
+        day_seconds = 24 * 3600.0
+    else:
+        start, end = calendar.work_start, calendar.work_end
+        day_seconds = float((end.hour * 60 + end.minute - start.hour * 60 - start.minute) * 60) or 24 * 3600.0
+    if seconds < 3600:
+        return ngettext("%(count)s working minute", "%(count)s working minutes", round(seconds / 60)) % {
+            "count": round(seconds / 60)
+        }
+    if seconds < day_seconds:
+        return _("%(hours)s working hours") % {"hours": f"{seconds / 3600:.1f}"}
+    days = round(seconds / day_seconds, 1)
+    return ngettext("%(days)s working day", "%(days)s working days", 1 if days == 1 else 2) % {"days": f"{days:g}"}
+
+
+def deadline_clock(due: datetime, now: datetime, calendar) -> dict[str, Any]:
+    """The working time left until ``due`` on ``calendar``, in words: {"overdue", "left"}."""
+    left = business_calendar.working_time_between(now, due, calendar)
+    overdue = left < timedelta(0)
+    words = working_time_words(left, calendar)
+    text = _("overdue by %(time)s") % {"time": words} if overdue else _("%(time)s left") % {"time": words}
+    return {"overdue": overdue, "left": text}

@@ -346,12 +346,54 @@ def attachment_add(*, complaint: Complaint, actor: User, upload) -> ComplaintAtt
 # --- the workflow ---------------------------------------------------------------------------
 
 
+def may_perform(transition: Transition, complaint: Complaint, user: User) -> bool:
+    """Whether ``user``'s roles, or their being the complaint's current owner, allow ``transition``."""
+    if transition.owner_may and complaint.owner_id is not None and complaint.owner_id == user.pk:
+        return True
+    return bool(set(roles_of(user)) & transition.roles)
+
+
 def allowed_actions(complaint: Complaint, user: User) -> list[Transition]:
-    """The actions ``user`` may take on ``complaint`` now (state and role; inputs not checked)."""
+    """The actions ``user`` may take on ``complaint`` now (state, role or ownership, and an
+    escalation only while there is a level above; inputs not checked)."""
     if not user.is_authenticated or not user.has_perm("complaints.change_complaint"):
         return []
-    roles = set(roles_of(user))
-    return [t for t in TRANSITIONS.values() if complaint.status in t.sources and roles & t.roles]
+    return [
+        t
+        for t in TRANSITIONS.values()
+        if complaint.status in t.sources
+        and may_perform(t, complaint, user)
+        and (t.action != "escalate" or escalation_levels(complaint, user))
+    ]
+
+
+def escalation_levels(complaint: Complaint, user: User | None) -> list[int]:
+    """The levels ``escalate`` may take ``complaint`` to when ``user`` escalates it: the next
+    level up; a BR manager may also go straight to the management representative [000 §2.2].
+    Empty at the top level."""
+    current = complaint.escalation_level
+    if current >= EscalationLevel.MANAGEMENT_REP:
+        return []
+    levels = [current + 1]
+    brm = user is not None and (Role.BR_MANAGER.value in roles_of(user))
+    if brm and current + 1 < EscalationLevel.MANAGEMENT_REP:
+        levels.append(int(EscalationLevel.MANAGEMENT_REP))
+    return levels
+
+
+def escalation_level_after(complaint: Complaint, action: str, *, requested: int | None = None) -> int | None:
+    """The level ``action`` takes ``complaint`` to; None for an action that does not escalate.
+
+    ``escalate`` goes one level up (or to ``requested``, checked by the caller against
+    ``escalation_levels``); ``customer_unsatisfied`` to the department head (level 2), or one
+    level further up once the complaint is there, never past the management representative.
+    """
+    current = complaint.escalation_level
+    if action == "escalate":
+        return requested if requested is not None else min(EscalationLevel.MANAGEMENT_REP, current + 1)
+    if action == "customer_unsatisfied":
+        return min(EscalationLevel.MANAGEMENT_REP, max(EscalationLevel.DEPARTMENT_HEAD, current + 1))
+    return None
 
 
 @dataclass
@@ -362,6 +404,7 @@ class _Move:
     now: datetime
     note: str
     new_owner: User | None = None  # chosen for an escalation (else the level's default)
+    level: int | None = None  # chosen for an escalation (else one level up)
 
 
 def complaint_transition(
@@ -395,9 +438,17 @@ def complaint_transition(
                     % {"action": transition.label, "status": locked.get_status_display()}
                 }
             )
-        if actor is not None and not (set(roles_of(actor)) & transition.roles):
+        if actor is not None and not may_perform(transition, locked, actor):
             raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
-        move = _Move(locked, transition, actor, timezone.now(), note.strip(), inputs.pop("owner", None))
+        move = _Move(
+            locked,
+            transition,
+            actor,
+            timezone.now(),
+            note.strip(),
+            inputs.pop("owner", None),
+            _level_input(inputs.pop("level", None)),
+        )
         for name, value in inputs.items():
             setattr(locked, name, value.strip() if isinstance(value, str) else value)
         _check_requirements(move)
@@ -422,8 +473,25 @@ def complaint_transition(
     return locked
 
 
+def _level_input(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"level": _("Choose an escalation level.")}) from exc
+
+
 def _check_requirements(move: _Move) -> None:
     errors: dict[str, str] = {}
+    if move.transition.action == "escalate":
+        allowed = escalation_levels(move.complaint, move.actor)
+        if not allowed:
+            errors["level"] = _("The complaint is at the highest escalation level already.")
+        elif move.level is not None and move.level not in allowed:
+            errors["level"] = _("Escalate to %(levels)s.") % {
+                "levels": " / ".join(str(EscalationLevel(level).label) for level in allowed)
+            }
     for name in move.transition.requires:
         value = move.note if name == "note" else getattr(move.complaint, name)
         if value in (None, ""):
@@ -479,19 +547,6 @@ def _escalate_to(move: _Move, level: int, owner: User | None) -> dict:
     return {"escalation_level": [previous, level], "owner": owner.pk if owner else None}
 
 
-def escalation_level_after(complaint: Complaint, action: str) -> int | None:
-    """The level ``action`` escalates ``complaint`` to; None for an action that does not escalate.
-
-    ``escalate`` goes to level 1 (or stays higher); ``customer_unsatisfied`` to level 2, or 3
-    once the department head has had it. Pages use it to offer owners of the right role.
-    """
-    if action == "escalate":
-        return max(EscalationLevel.BR_MANAGER, complaint.escalation_level)
-    if action == "customer_unsatisfied":
-        return EscalationLevel.MANAGEMENT_REP if complaint.escalation_level >= 2 else EscalationLevel.DEPARTMENT_HEAD
-    return None
-
-
 def _apply_effects(move: _Move) -> dict:
     """Timestamps, owners, levels and the clock, per action. Returns the event's details."""
     complaint, action, now = move.complaint, move.transition.action, move.now
@@ -505,12 +560,15 @@ def _apply_effects(move: _Move) -> dict:
         reply = business_calendar.working_time_between(complaint.received_at, now, calendar)
         complaint.reply_working_seconds = max(0, int(reply.total_seconds()))
     elif action in ("escalate", "customer_unsatisfied"):
-        data = _escalate_to(move, escalation_level_after(complaint, action) or 0, move.new_owner)
+        level = escalation_level_after(complaint, action, requested=move.level)
+        data = _escalate_to(move, level or 0, move.new_owner)
     elif action == "resolve":
         complaint.resolved_at = now
-        complaint.result_satisfaction = complaint.result_settled = None
+        # The new result waits for the customer's confirmation again; the latest rating they
+        # gave stays on the complaint (the analysis counts it) until they rate this one, and
+        # every earlier rating stays on the timeline.
+        complaint.result_settled = None
         complaint.feedback_at = None
-        complaint.feedback_comment = ""
     elif action == "close":
         complaint.closed_at = now
     elif action == "withdraw":
@@ -582,43 +640,94 @@ def complaint_record_feedback(*, raw_token: str, satisfaction: int, settled: boo
     """
     from itsm.core.tokens import token_consume
 
-    if satisfaction not in range(1, 6):
-        raise ValidationError({"satisfaction": _("Choose a rating from 1 to 5.")})
+    _check_rating(satisfaction)
     with transaction.atomic():
         token = token_consume(raw_token, purpose=FEEDBACK_PURPOSE)
         complaint = Complaint.objects.select_for_update().select_related("contact").get(pk=token.object_id)
         if complaint.status != ComplaintStatus.RESOLVED:
             raise ValidationError(_("This complaint is no longer waiting for your confirmation."))
-        now = timezone.now()
-        complaint.result_satisfaction, complaint.result_settled = satisfaction, settled
-        complaint.feedback_comment, complaint.feedback_at = comment.strip(), now
-        complaint.save(
-            update_fields=["result_satisfaction", "result_settled", "feedback_comment", "feedback_at", "updated_at"]
+        return _settle_result(
+            complaint, satisfaction=satisfaction, settled=settled, comment=comment, actor=None, kind=EventKind.FEEDBACK
         )
-        _event(
-            complaint,
-            action=EventKind.FEEDBACK,
-            actor=None,
-            actor_label=CUSTOMER,
-            note=comment.strip(),
-            data={"satisfaction": satisfaction, "settled": settled},
-        )
-        if not settled or satisfaction <= 2:
-            complaint = complaint_transition(
-                complaint=complaint,
-                action="reopen",
-                actor=None,
-                actor_label=CUSTOMER,
-                note=_("The customer is not satisfied with the result (rating %(rating)s).") % {"rating": satisfaction},
+
+
+def complaint_record_confirmation(
+    *, complaint: Complaint, actor: User, satisfaction: int, settled: bool, comment: str = ""
+) -> Complaint:
+    """Staff record the customer's confirmation of the result given by phone, on their behalf.
+
+    The timeline says who recorded it and that it was on the customer's behalf; the customer's
+    link is withdrawn (its page then says so). A happy answer lets the complaint close at once
+    instead of after the link expires; an unhappy one reopens it, as through the link. Needs
+    the right to close the complaint (its roles, or being its owner). Raises
+    ``PermissionDenied`` or ``ValidationError`` (nothing written).
+    """
+    from itsm.core.tokens import token_revoke
+
+    _check_rating(satisfaction)
+    if not can(actor, "change", Complaint) or not may_perform(TRANSITIONS["close"], complaint, actor):
+        raise PermissionDenied(_("Your role may not record the customer's confirmation."))
+    with set_actor(actor), transaction.atomic():
+        locked = Complaint.objects.select_for_update().select_related("contact").get(pk=complaint.pk)
+        if locked.status != ComplaintStatus.RESOLVED:
+            raise ValidationError(
+                _("A confirmation can be recorded only while the complaint is resolved; it is %(status)s.")
+                % {"status": locked.get_status_display()}
             )
-            if complaint.owner is not None:
-                _mail(
-                    complaint,
-                    key=f"reopened:customer:{complaint.reopen_count}",
-                    template="reopened",
-                    person=complaint.owner,
-                    reason=comment.strip(),
-                )
+        token_revoke(target=locked, purpose=FEEDBACK_PURPOSE)
+        return _settle_result(
+            locked,
+            satisfaction=satisfaction,
+            settled=settled,
+            comment=comment,
+            actor=actor,
+            kind=EventKind.FEEDBACK_BY_STAFF,
+        )
+
+
+def _check_rating(satisfaction: int) -> None:
+    if satisfaction not in range(1, 6):
+        raise ValidationError({"satisfaction": _("Choose a rating from 1 to 5.")})
+
+
+def _settle_result(
+    complaint: Complaint, *, satisfaction: int, settled: bool, comment: str, actor: User | None, kind: str
+) -> Complaint:
+    """Record the customer's rating of the result on the locked ``complaint``; an unhappy one
+    (not settled, or 2 or less) reopens it and mails its owner."""
+    now = timezone.now()
+    comment = comment.strip()
+    complaint.result_satisfaction, complaint.result_settled = satisfaction, settled
+    complaint.feedback_comment, complaint.feedback_at = comment, now
+    complaint.save(
+        update_fields=["result_satisfaction", "result_settled", "feedback_comment", "feedback_at", "updated_at"]
+    )
+    _event(
+        complaint,
+        action=kind,
+        actor=actor,
+        actor_label=CUSTOMER,
+        note=comment,
+        data={"satisfaction": satisfaction, "settled": settled, **({"on_behalf": True} if actor else {})},
+    )
+    if settled and satisfaction > 2:
+        return complaint
+    complaint = complaint_transition(
+        complaint=complaint,
+        action="reopen",
+        actor=actor,
+        actor_label=CUSTOMER,
+        note=_("The customer is not satisfied with the result (rating %(rating)s).") % {"rating": satisfaction},
+    )
+    # Staff reopening it on the customer's behalf is mailed by the move itself.
+    if actor is None and complaint.owner is not None:
+        _mail(
+            complaint,
+            key=f"reopened:customer:{complaint.reopen_count}",
+            template="reopened",
+            person=complaint.owner,
+            reason=comment,
+        )
     return complaint
 
 

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import pickers
 from .views import lists, public, records
 
 urlpatterns = [
@@ -15,10 +16,10 @@ urlpatterns = [
     path("complaints/targets/<int:pk>/edit/", lists.complaint_target_edit, name="complaint_target_edit"),
     # one complaint
     path("complaints/new/", records.complaint_create, name="complaint_create"),
-    path("complaints/contact-search/", records.complaint_contact_search, name="complaint_contact_search"),
     path("complaints/<int:pk>/", records.complaint_detail, name="complaint_detail"),
     path("complaints/<int:pk>/edit/", records.complaint_edit, name="complaint_edit"),
     path("complaints/<int:pk>/actions/<str:action>/", records.complaint_action, name="complaint_action"),
+    path("complaints/<int:pk>/confirmation/", records.complaint_confirmation, name="complaint_confirmation"),
     path("complaints/<int:pk>/attachments/", records.complaint_attachment_add, name="complaint_attachment_add"),
     path(
         "complaints/<int:pk>/attachments/<int:attachment_pk>/",
@@ -28,4 +29,5 @@ urlpatterns = [
     path("complaints/<int:pk>/history/", records.complaint_history, name="complaint_history"),
     # the customer (no account)
     path("complaint-feedback/<str:token>/", public.complaint_feedback, name="complaint_feedback"),
+    *pickers.urlpatterns,
 ]

@@ -1,19 +1,25 @@
 """The complaint state machine (SPEC §3), as one declarative table.
 
     registered --accept--> accepted --investigate--> investigating
-    investigating --escalate--> escalated_brm                   (level 1, BR manager owns it)
-    investigating | escalated_brm | escalated_head --remedy--> awaiting_feedback
+    investigating | escalated --escalate--> escalated                (one level up: 1, 2, 3)
+    investigating | escalated --remedy--> awaiting_feedback
     awaiting_feedback --customer_satisfied--> analysis
-    awaiting_feedback --customer_unsatisfied--> escalated_head   (level 2, then 3)
+    awaiting_feedback --customer_unsatisfied--> escalated            (level 2, or one up from there)
     analysis --plan_improvement--> improvement_planned
-    analysis | improvement_planned --resolve--> resolved         (satisfaction link mailed)
+    analysis | improvement_planned --resolve--> resolved              (satisfaction link mailed)
     resolved --close--> closed
     resolved | closed --reopen--> investigating
     any open state --withdraw--> withdrawn
 
+The status never names an escalation level: who owns the complaint (0 service desk, 1 BR
+manager, 2 department head, 3 management representative) is ``escalation_level``, shown
+beside the status. So an automatic escalation on a breached deadline moves the level and the
+owner and leaves the status where the work is; the two cannot contradict each other.
+
 Each ``Transition`` says which states it leaves from, the state it enters, which roles may
-perform it and which inputs it requires. ``complaints.services.complaint_transition`` is
-the only code that moves a complaint; it reads this table and nothing else decides.
+perform it and which inputs it requires; ``owner_may``: the complaint's current owner may
+perform it whatever their role. ``complaints.services.complaint_transition`` is the only code
+that moves a complaint; it reads this table and nothing else decides.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.ACCEPTED,
             frozenset({DESK, BRM}),
             description=_("Respond to the customer and take the complaint on."),
+            owner_may=True,
         ),
         Transition(
             "investigate",
@@ -51,27 +58,33 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.ACCEPTED}),
             S.INVESTIGATING,
             frozenset({DESK, BRM}),
+            owner_may=True,
         ),
         Transition(
             "escalate",
-            _("Escalate to BR manager"),
-            frozenset({S.INVESTIGATING}),
-            S.ESCALATED_BRM,
+            _("Escalate"),
+            frozenset({S.INVESTIGATING, S.ESCALATED}),
+            S.ESCALATED,
             frozenset({DESK, BRM}),
             requires=("note",),
-            accepts=("owner",),
-            description=_("Level 1: a business relationship manager owns the complaint. Give the reason."),
+            accepts=("level", "owner"),
+            description=_(
+                "One level up: BR manager, then department head, then management representative. A BR "
+                "manager may go straight to the management representative when necessary. Give the reason."
+            ),
             button="warning",
+            owner_may=True,
         ),
         Transition(
             "remedy",
             _("Remedy applied, customer told"),
-            frozenset({S.INVESTIGATING, S.ESCALATED_BRM, S.ESCALATED_HEAD}),
+            frozenset({S.INVESTIGATING, S.ESCALATED}),
             S.AWAITING_FEEDBACK,
             frozenset({DESK, BRM, HEAD, MREP}),
             requires=("remedial_actions",),
             accepts=("remedial_actions",),
             description=_("Record the remedial actions; the resolution clock pauses until the customer answers."),
+            owner_may=True,
         ),
         Transition(
             "customer_satisfied",
@@ -83,20 +96,22 @@ TRANSITIONS: dict[str, Transition] = {
             accepts=("category", "root_cause"),
             description=_("Analyse the cause: the category and root cause are needed."),
             button="success",
+            owner_may=True,
         ),
         Transition(
             "customer_unsatisfied",
             _("Customer not satisfied"),
             frozenset({S.AWAITING_FEEDBACK}),
-            S.ESCALATED_HEAD,
+            S.ESCALATED,
             frozenset({DESK, BRM, HEAD, MREP}),
             requires=("note",),
             accepts=("owner",),
             description=_(
-                "Escalate to the department head (level 2), or to the management representative if the "
-                "head has already handled it (level 3). Record what the customer still asks for."
+                "Escalate to the department head (level 2), or one level further up if the complaint is "
+                "there already. Record what the customer still asks for."
             ),
             button="danger",
+            owner_may=True,
         ),
         Transition(
             "plan_improvement",
@@ -107,6 +122,7 @@ TRANSITIONS: dict[str, Transition] = {
             requires=("improvement_plan_ref",),
             accepts=("improvement_plan_ref",),
             description=_("Link the service improvement plan that addresses the cause."),
+            owner_may=True,
         ),
         Transition(
             "resolve",
@@ -118,6 +134,7 @@ TRANSITIONS: dict[str, Transition] = {
             accepts=("result",),
             description=_("Record the result; the customer is mailed a link to rate it."),
             button="success",
+            owner_may=True,
         ),
         Transition(
             "close",
@@ -126,9 +143,11 @@ TRANSITIONS: dict[str, Transition] = {
             S.CLOSED,
             frozenset({DESK, BRM}),
             description=_(
-                "Possible once the customer has confirmed the result, or the confirmation link has expired unanswered."
+                "Possible once the customer has confirmed the result (through the link, or by phone recorded "
+                "here), or the confirmation link has expired unanswered."
             ),
             button="dark",
+            owner_may=True,
         ),
         Transition(
             "reopen",
@@ -139,6 +158,7 @@ TRANSITIONS: dict[str, Transition] = {
             requires=("note",),
             description=_("The customer is not happy with the result: investigate again. Give the reason."),
             button="warning",
+            owner_may=True,
         ),
         Transition(
             "withdraw",
@@ -149,6 +169,7 @@ TRANSITIONS: dict[str, Transition] = {
             requires=("note",),
             description=_("The customer withdrew the complaint. Give the reason."),
             button="outline-secondary",
+            owner_may=True,
         ),
     ]
 }

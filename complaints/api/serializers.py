@@ -22,7 +22,7 @@ from itsm.core.models import Contact, Organisation, User
 from itsm.core.roles import Role
 
 from .. import services
-from ..choices import Category, ComplaintStatus, EventKind
+from ..choices import Category, ComplaintStatus, EscalationLevel, EventKind
 from ..models import Complaint, ComplaintEvent
 from ..workflow import COMMON_INPUTS, TRANSITIONS
 
@@ -238,6 +238,14 @@ class AvailableTransitionSerializer(serializers.Serializer):
         }
 
 
+class ComplaintConfirmationSerializer(StrictInputMixin, serializers.Serializer):
+    """The customer's answer on the result, given by phone and recorded by staff."""
+
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5, help_text="The customer's rating, 1–5.")
+    settled = serializers.BooleanField(help_text="Whether the customer says the matter is settled.")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class ApiErrorSerializer(serializers.Serializer):
     """The API's error body (``itsm.core.api.exceptions``)."""
 
@@ -307,6 +315,11 @@ class ComplaintTransitionSerializer(StrictInputMixin, serializers.Serializer):
         queryset=User.objects.filter(is_active=True),
         required=False,
         help_text="escalate, customer_unsatisfied: the new owner (a user id); default: the level's first member.",
+    )
+    level = serializers.ChoiceField(
+        choices=[level for level in EscalationLevel.choices if level[0] > 0],
+        required=False,
+        help_text="escalate: the level to go to (default one up; a BR manager may choose 3).",
     )
     remedial_actions = serializers.CharField(required=False, allow_blank=True, help_text="remedy")
     category = serializers.ChoiceField(

@@ -34,6 +34,7 @@ from ..filters import ComplaintFilterSet
 from .serializers import (
     ApiErrorSerializer,
     AvailableTransitionSerializer,
+    ComplaintConfirmationSerializer,
     ComplaintCreateSerializer,
     ComplaintEventSerializer,
     ComplaintSerializer,
@@ -196,6 +197,30 @@ class ComplaintViewSet(
             )
         except DjangoPermissionDenied as exc:
             # Keep the service's message ("Your role may not perform …").
+            raise exceptions.PermissionDenied(str(exc) or None) from exc
+        return Response(self._output(complaint))
+
+    @extend_schema(
+        summary="Record the customer's confirmation given by phone",
+        description=(
+            "While the complaint is resolved: the rating, whether it is settled and a comment, "
+            "recorded on the customer's behalf (the timeline names the caller). The customer's "
+            "link is withdrawn; an unhappy answer reopens the complaint. 400 in another state, "
+            "403 for a caller who may not close it."
+        ),
+        request=ComplaintConfirmationSerializer,
+        responses={200: ComplaintSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[WorkflowPermission], filter_backends=[])
+    def confirmation(self, request: Request, pk=None) -> Response:
+        complaint = self.get_object()
+        serializer = ComplaintConfirmationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            complaint = services.complaint_record_confirmation(
+                complaint=complaint, actor=cast(User, request.user), **serializer.validated_data
+            )
+        except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc) or None) from exc
         return Response(self._output(complaint))
 

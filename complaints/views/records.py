@@ -11,7 +11,6 @@ Views are thin: they check the role, parse a form, call one service and render. 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -30,30 +29,28 @@ from itsm.core.generic_views import ObjectHistoryView
 from itsm.core.models import Contact, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
-from itsm.core.roles import roles_of
 from itsm.core.services import contact_create
 
-from ..choices import STATUS_COLOURS, ComplaintStatus, EscalationLevel, EventKind, Severity
+from ..choices import EVENT_STATUS_CHOICES, STATUS_COLOURS, ComplaintStatus, EscalationLevel, EventKind, Severity
 from ..forms import (
     ComplaintActionForm,
     ComplaintAttachmentForm,
+    ComplaintConfirmationForm,
     ComplaintEditForm,
     ComplaintRegisterForm,
-    contact_label,
-    contact_matches,
-    organisation_contacts,
 )
 from ..models import Complaint, ComplaintAttachment, ComplaintEvent
-from ..selectors import complaint_events
+from ..selectors import complaint_events, deadline_clock
 from ..services import (
     CUSTOMER,
     SYSTEM,
     allowed_actions,
     attachment_add,
+    complaint_record_confirmation,
     complaint_register,
     complaint_transition,
     complaint_update,
-    working_time_left,
+    may_perform,
 )
 from ..workflow import TRANSITIONS, Transition
 
@@ -97,14 +94,16 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
 
     GET pre-fills from the query string (``?external_ticket_ref=…&organisation=…&contact=…``)
     so other pages can link "register a complaint" ready-made. POST with ``lookup`` only
-    refreshes the contact choices (the look-up without JavaScript).
+    refreshes the contact choices (the look-up without JavaScript; with it, the contact
+    picker searches ``/pick/contacts/`` as one types).
     """
     _require(request, "add")
+    user = _user(request)
     if request.method == "GET":
-        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.GET)))
+        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.GET), user=user))
     if "lookup" in request.POST:
-        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.POST)))
-    form = ComplaintRegisterForm(request.POST, request.FILES)
+        return _render_create(request, ComplaintRegisterForm(initial=_prefill(request.POST), user=user))
+    form = ComplaintRegisterForm(request.POST, request.FILES, user=user)
     if not form.is_valid():
         return _render_create(request, form)
     try:
@@ -157,28 +156,6 @@ def _render_create(request: HttpRequest, form: ComplaintRegisterForm) -> HttpRes
     return render(request, "complaints/create.html", {"form": form})
 
 
-@login_required
-@require_GET
-def complaint_contact_search(request: HttpRequest) -> HttpResponse:
-    """The contact look-up (htmx): ``<option>``s for the contact select, matching ``contact_q``
-    by name, phone or email (within ``organisation`` when given), or else listing the chosen
-    organisation's contacts. A single match comes selected."""
-    _require(request, "add")
-    query = request.GET.get("contact_q", "").strip()[:100]
-    organisation = request.GET.get("organisation", "")
-    contacts = list(contact_matches(query, organisation)) if query else list(organisation_contacts(organisation))
-    return render(
-        request,
-        "complaints/_contact_options.html",
-        {
-            "contacts": [{"contact": c, "label": contact_label(c, with_organisation=bool(query))} for c in contacts],
-            "query": query,
-            "too_short": 0 < len(query) < 2,
-            "selected": contacts[0].pk if query and len(contacts) == 1 else None,
-        },
-    )
-
-
 # --- detail --------------------------------------------------------------------------------------
 
 
@@ -196,6 +173,7 @@ def _render_detail(
     failed: ComplaintActionForm | None = None,
     failed_action: Transition | None = None,
     attachment_form: ComplaintAttachmentForm | None = None,
+    confirmation_form: ComplaintConfirmationForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = _user(request)
@@ -204,7 +182,7 @@ def _render_detail(
         if failed is not None and failed.transition.action == transition.action:
             forms.append(failed)
         else:
-            forms.append(ComplaintActionForm(transition=transition, complaint=complaint))
+            forms.append(ComplaintActionForm(transition=transition, complaint=complaint, user=user))
     # An action refused from this state has no form on the page: its error goes above the forms.
     refused = failed if failed is not None and failed not in forms else None
     may_change = can(user, "change", Complaint)
@@ -223,24 +201,18 @@ def _render_detail(
         "may_edit": may_change and complaint.is_open,
         "may_attach": may_change and can(user, "add", ComplaintAttachment),
         "attachment_form": attachment_form or ComplaintAttachmentForm(),
+        # Staff may record the customer's answer given by phone while the result waits for it.
+        "confirmation_form": (
+            (confirmation_form or ComplaintConfirmationForm())
+            if may_change
+            and complaint.status == ComplaintStatus.RESOLVED
+            and complaint.result_settled is None
+            and may_perform(TRANSITIONS["close"], complaint, user)
+            else None
+        ),
         "can_view_history": can_view_history(user),
     }
     return render(request, "complaints/detail.html", context, status=status)
-
-
-def _hours(delta: timedelta) -> str:
-    return f"{abs(delta.total_seconds()) / 3600:.1f}"
-
-
-def _clock(due: datetime, now: datetime, calendar) -> dict[str, Any]:
-    left = working_time_left(due, now=now, calendar=calendar)
-    overdue = left < timedelta(0)
-    text = (
-        _("overdue by %(hours)s working hours") % {"hours": _hours(left)}
-        if overdue
-        else _("%(hours)s working hours left") % {"hours": _hours(left)}
-    )
-    return {"overdue": overdue, "left": text}
 
 
 def _deadlines(complaint: Complaint) -> list[dict[str, Any]]:
@@ -259,7 +231,7 @@ def _deadlines(complaint: Complaint) -> list[dict[str, Any]]:
         late = complaint.responded_at > complaint.response_due_at
         response.update(overdue=late, left=_("late") if late else _("on time"))
     elif complaint.status == ComplaintStatus.REGISTERED:
-        response.update(_clock(complaint.response_due_at, now, calendar))
+        response.update(deadline_clock(complaint.response_due_at, now, calendar))
     resolution: dict[str, Any] = {
         "key": "resolution",
         "label": _("Resolution"),
@@ -278,7 +250,7 @@ def _deadlines(complaint: Complaint) -> list[dict[str, Any]]:
             left=_("paused while waiting on the customer; the due date moves by the time paused"),
         )
     else:
-        resolution.update(_clock(complaint.resolution_due_at, now, calendar))
+        resolution.update(deadline_clock(complaint.resolution_due_at, now, calendar))
     return [response, resolution]
 
 
@@ -299,7 +271,7 @@ def _timeline(events: list[ComplaintEvent]) -> list[dict[str, Any]]:
         e.data["owner"] for e in events if isinstance(e.data, dict) and isinstance(e.data.get("owner"), int)
     }
     owners = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)} if owner_ids else {}
-    statuses = dict(ComplaintStatus.choices)
+    statuses = dict(EVENT_STATUS_CHOICES)  # with the labels of rows written before complaints.0005
     rows = []
     for event in events:
         if event.actor is not None:
@@ -341,6 +313,8 @@ def _event_details(data: dict[str, Any], owners: dict[int, str]) -> list[str]:
         details.append(_("rating: %(rating)s/5") % {"rating": data["satisfaction"]})
     if "settled" in data:
         details.append(_("settled: yes") if data["settled"] else _("settled: no"))
+    if data.get("on_behalf"):
+        details.append(_("given by phone, recorded on the customer's behalf"))
     if data.get("fields"):
         labels = []
         for name in data["fields"]:
@@ -365,9 +339,9 @@ def complaint_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     _require(request, "view", "change")
     complaint = _complaint(request, pk)
     user = _user(request)
-    if not set(roles_of(user)) & transition.roles:
+    if not may_perform(transition, complaint, user):
         raise PermissionDenied
-    form = ComplaintActionForm(request.POST, transition=transition, complaint=complaint)
+    form = ComplaintActionForm(request.POST, transition=transition, complaint=complaint, user=user)
     if not form.is_valid():
         if complaint.status not in transition.sources:
             form.add_error(None, _refused_message(transition, complaint))
@@ -385,6 +359,30 @@ def complaint_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         % {"action": transition.label, "status": complaint.get_status_display()},
     )
     return HttpResponseRedirect(complaint.get_absolute_url())
+
+
+@login_required
+@require_POST
+def complaint_confirmation(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the customer's confirmation of the result given by phone (on their behalf)."""
+    _require(request, "view", "change")
+    complaint = _complaint(request, pk)
+    user = _user(request)
+    if not may_perform(TRANSITIONS["close"], complaint, user):
+        raise PermissionDenied
+    form = ComplaintConfirmationForm(request.POST)
+    if form.is_valid():
+        try:
+            complaint = complaint_record_confirmation(complaint=complaint, actor=user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if complaint.status == ComplaintStatus.RESOLVED:
+                messages.success(request, _("The customer's confirmation was recorded; the complaint can be closed."))
+            else:
+                messages.warning(request, _("The customer is not satisfied: the complaint was reopened."))
+            return HttpResponseRedirect(complaint.get_absolute_url())
+    return _render_detail(request, _complaint(request, pk), confirmation_form=form, status=400)
 
 
 def _refused_message(transition: Transition, complaint: Complaint) -> str:

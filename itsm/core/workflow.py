@@ -28,6 +28,9 @@ class Transition:
     button: str = "primary"
     # May the system (a periodic check, actor=None) perform it?
     system: bool = False
+    # May the record's current owner perform it whatever their role (the department head who
+    # owns a complaint at level 2 takes its next steps)?
+    owner_may: bool = False
 
 
 def as_mermaid(

@@ -19,6 +19,10 @@ from tests.factories import ContactFactory, UserFactory
 
 S = ComplaintStatus
 
+# Escalated complaints at a given level: the status is "escalated", the level says who owns it.
+AT_BRM = "escalated@1"
+AT_HEAD = "escalated@2"
+
 # The shortest path of (action, role, inputs) from registered to each state.
 PATHS: dict[str, list[tuple[str, str, dict]]] = {}
 _accept = ("accept", Role.SERVICE_DESK, {})
@@ -36,9 +40,10 @@ _resolve = ("resolve", Role.BR_MANAGER, {"result": "apologised and added night c
 PATHS[S.REGISTERED] = []
 PATHS[S.ACCEPTED] = [_accept]
 PATHS[S.INVESTIGATING] = [_accept, _investigate]
-PATHS[S.ESCALATED_BRM] = [_accept, _investigate, _escalate]
+PATHS[AT_BRM] = [_accept, _investigate, _escalate]
 PATHS[S.AWAITING_FEEDBACK] = [_accept, _investigate, _remedy]
-PATHS[S.ESCALATED_HEAD] = [*PATHS[S.AWAITING_FEEDBACK], _unsatisfied]
+PATHS[S.ESCALATED] = PATHS[AT_BRM]
+PATHS[AT_HEAD] = [*PATHS[S.AWAITING_FEEDBACK], _unsatisfied]
 PATHS[S.ANALYSIS] = [*PATHS[S.AWAITING_FEEDBACK], _satisfied]
 PATHS[S.IMPROVEMENT_PLANNED] = [*PATHS[S.ANALYSIS], _plan]
 PATHS[S.RESOLVED] = [*PATHS[S.ANALYSIS], _resolve]
@@ -65,7 +70,8 @@ def make_complaint(
     title: str = "Slow response to a network outage",
     **fields,
 ) -> Complaint:
-    """Register a complaint and move it to ``status`` through the real workflow."""
+    """Register a complaint and move it to ``status`` through the real workflow (``AT_BRM`` /
+    ``AT_HEAD``: escalated to level 1 / 2)."""
     for role in (Role.BR_MANAGER, Role.DEPARTMENT_HEAD, Role.MANAGEMENT_REP):
         role_user(role)  # escalations need someone to own them
     contact = contact or ContactFactory()

@@ -35,7 +35,7 @@ from itsm.core.models import Notification, User
 from itsm.core.periodic import run_check
 from itsm.core.roles import Role
 from itsm.core.services import calendar_override_create
-from tests.complaints.factories import make_complaint, role_user
+from tests.complaints.factories import AT_BRM, AT_HEAD, make_complaint, role_user
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +256,7 @@ def test_a_major_breach_is_mailed_at_once_even_at_night(django_capture_on_commit
 def test_past_the_resolution_deadline_the_complaint_goes_one_level_up(django_capture_on_commit_callbacks):
     brm, head = role_user(Role.BR_MANAGER), role_user(Role.DEPARTMENT_HEAD)
     at_desk = registered(at(11, 2, 9), S.INVESTIGATING)
-    at_brm = registered(at(11, 2, 9), S.ESCALATED_BRM)
+    at_brm = registered(at(11, 2, 9), AT_BRM)
     assert at_desk.resolution_due_at == at_brm.resolution_due_at == at(11, 13, 18)
 
     run_deadline_check(at(11, 13, 17, 59), django_capture_on_commit_callbacks)
@@ -267,7 +267,7 @@ def test_past_the_resolution_deadline_the_complaint_goes_one_level_up(django_cap
     at_desk.refresh_from_db()
     at_brm.refresh_from_db()
     assert (at_desk.escalation_level, at_desk.owner, at_desk.status) == (1, brm, S.INVESTIGATING)
-    assert (at_brm.escalation_level, at_brm.owner, at_brm.status) == (2, head, S.ESCALATED_BRM)
+    assert (at_brm.escalation_level, at_brm.owner, at_brm.status) == (2, head, S.ESCALATED)
     assert [e.data for e in events(at_brm, EventKind.AUTO_ESCALATED)] == [
         {"deadline": "resolution", "escalation_level": [1, 2]}
     ]
@@ -276,7 +276,7 @@ def test_past_the_resolution_deadline_the_complaint_goes_one_level_up(django_cap
 
 def test_the_level_never_exceeds_the_management_representative(django_capture_on_commit_callbacks):
     mrep = role_user(Role.MANAGEMENT_REP)
-    complaint = registered(at(11, 2, 9), S.ESCALATED_HEAD)
+    complaint = registered(at(11, 2, 9), AT_HEAD)
     with time_machine.travel(at(11, 2, 10), tick=False):
         for action, inputs in [("remedy", {"remedial_actions": "x"}), ("customer_unsatisfied", {"note": "no"})]:
             complaint = complaint_transition(
@@ -300,7 +300,7 @@ def test_finished_complaints_are_left_alone(django_capture_on_commit_callbacks):
 
 
 def test_every_check_run_twice_mails_nobody_twice(django_capture_on_commit_callbacks):
-    for status in (S.REGISTERED, S.ACCEPTED, S.INVESTIGATING, S.ESCALATED_BRM, S.ANALYSIS):
+    for status in (S.REGISTERED, S.ACCEPTED, S.INVESTIGATING, AT_BRM, S.ANALYSIS):
         registered(at(11, 2, 9), status)
     registered(at(11, 2, 9), S.REGISTERED, severity=Severity.MAJOR)
     moments = [at(11, 2, 15, 45), at(11, 3, 10), at(11, 11, 14), at(11, 16, 10), at(11, 20, 10)]

@@ -184,7 +184,8 @@ def test_after_the_customer_reopened_it_the_next_result_gets_a_fresh_link(resolv
     complaint = complaint_transition(complaint=complaint, action="customer_satisfied", actor=brm)
     complaint = resolve(complaint, django_capture_on_commit_callbacks)
     stored = Complaint.objects.get(pk=complaint.pk)
-    assert stored.result_satisfaction is None and stored.feedback_at is None  # the new result is unrated
+    # The new result waits for a new answer; the latest rating (1) still counts until then.
+    assert (stored.result_satisfaction, stored.result_settled, stored.feedback_at) == (1, None, None)
     with pytest.raises(TokenUsed):
         complaint_record_feedback(raw_token=first, satisfaction=5, settled=True)
     answered = complaint_record_feedback(raw_token=link_sent_to(complaint.contact), satisfaction=5, settled=True)

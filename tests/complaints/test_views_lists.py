@@ -33,7 +33,7 @@ from itsm.core.testing import (
     role_may,
     user_with_role,
 )
-from tests.complaints.factories import PATHS, make_complaint, role_user
+from tests.complaints.factories import AT_BRM, PATHS, make_complaint, role_user
 from tests.factories import ContactFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,13 +137,13 @@ def test_export_unknown_format_is_404_and_refused_before_for_no_role(client_as):
 
 def test_list_shows_columns_and_badges(client_as):
     contact = ContactFactory(name="陈静", phone="13800000001", organisation__name="华东电力")
-    complaint = make_complaint(S.ESCALATED_BRM, contact=contact, severity=Severity.MAJOR, title="机房断电无人响应")
+    complaint = make_complaint(AT_BRM, contact=contact, severity=Severity.MAJOR, title="机房断电无人响应")
     page = client_as("service_desk").get(reverse("complaint_list")).content.decode()
     assert complaint.reference in page and reverse("complaint_detail", args=[complaint.pk]) in page
     for text in ("机房断电无人响应", "华东电力", "陈静", "13800000001", str(complaint.owner)):
         assert text in page
     assert f'text-bg-danger">{Severity.MAJOR.label}' in page
-    assert f'text-bg-warning">{S.ESCALATED_BRM.label}' in page  # STATUS_COLOURS
+    assert f'text-bg-warning" data-status="escalated">{S.ESCALATED.label}' in page  # STATUS_COLOURS
     assert str(EscalationLevel.BR_MANAGER.label) in page
     assert reverse("complaint_export", args=["csv"]) in page and reverse("complaint_export", args=["xlsx"]) in page
 
@@ -155,7 +155,7 @@ def test_each_filter_narrows(client_as):
     registered = make_complaint(channel=Channel.EMAIL)
     major = make_complaint(severity=Severity.MAJOR, contact=ContactFactory(organisation=org))
     billing = make_complaint(category=Category.CONTRACT_BILLING, handler=me)
-    escalated = make_complaint(S.ESCALATED_BRM)
+    escalated = make_complaint(AT_BRM)
     closed = make_complaint(S.CLOSED)
     everyone = {c.reference for c in (registered, major, billing, escalated, closed)}
 
@@ -166,7 +166,7 @@ def test_each_filter_narrows(client_as):
 
     assert listed() == everyone
     assert listed(status=[S.REGISTERED]) == {registered.reference, major.reference, billing.reference}
-    assert listed(status=[S.ESCALATED_BRM, S.CLOSED]) == {escalated.reference, closed.reference}
+    assert listed(status=[S.ESCALATED, S.CLOSED]) == {escalated.reference, closed.reference}
     assert listed(severity=Severity.MAJOR) == {major.reference}
     assert listed(category=Category.CONTRACT_BILLING) == {billing.reference}
     assert listed(channel=Channel.EMAIL) == {registered.reference}
@@ -482,10 +482,10 @@ def test_export_invalid_filters_are_a_400(client_as):
 
 
 def test_export_labels_follow_the_language(client_en):
-    make_complaint(S.ESCALATED_BRM)
+    make_complaint(AT_BRM)
     rows = _csv_rows(client_en("auditor").get(reverse("complaint_export", args=["csv"])))
     assert rows[0][:4] == ["Reference", "Title", "Status", "Severity"]
-    assert rows[1][2:4] == ["Escalated to BR manager", "Normal"]
+    assert rows[1][2:4] == ["Escalated", "Normal"]
     assert rows[1][11] == "BR manager"  # escalation level
 
 

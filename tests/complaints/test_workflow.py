@@ -26,7 +26,7 @@ from complaints.workflow import TRANSITIONS, as_mermaid
 from itsm.core.models import Notification
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written
-from tests.complaints.factories import make_complaint, role_user
+from tests.complaints.factories import AT_BRM, AT_HEAD, make_complaint, role_user
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -329,7 +329,7 @@ def test_escalate_to_an_owner_of_the_wrong_role_is_refused(make_user, role):
 
 def test_an_unsatisfied_customer_climbs_to_the_head_then_the_management_rep_and_no_higher():
     head, mrep = role_user(Role.DEPARTMENT_HEAD), role_user(Role.MANAGEMENT_REP)
-    complaint = make_complaint(S.ESCALATED_HEAD)
+    complaint = make_complaint(AT_HEAD)
     assert (complaint.escalation_level, complaint.owner) == (EscalationLevel.DEPARTMENT_HEAD, head)
 
     levels = []
@@ -343,16 +343,16 @@ def test_an_unsatisfied_customer_climbs_to_the_head_then_the_management_rep_and_
         )
         levels.append((complaint.status, complaint.escalation_level, complaint.owner))
     assert levels == [
-        (S.ESCALATED_HEAD, EscalationLevel.MANAGEMENT_REP, mrep),
-        (S.ESCALATED_HEAD, EscalationLevel.MANAGEMENT_REP, mrep),
-        (S.ESCALATED_HEAD, EscalationLevel.MANAGEMENT_REP, mrep),
+        (S.ESCALATED, EscalationLevel.MANAGEMENT_REP, mrep),
+        (S.ESCALATED, EscalationLevel.MANAGEMENT_REP, mrep),
+        (S.ESCALATED, EscalationLevel.MANAGEMENT_REP, mrep),
     ]
     data = [e.data["escalation_level"] for e in complaint.events.filter(action="customer_unsatisfied")]
     assert data == [[0, 2], [2, 3], [3, 3], [3, 3]]
 
 
 def test_level_2_from_a_br_manager_escalation():
-    complaint = make_complaint(S.ESCALATED_BRM)
+    complaint = make_complaint(AT_BRM)
     complaint = complaint_transition(
         complaint=complaint, action="remedy", actor=role_user(Role.BR_MANAGER), remedial_actions="credit note"
     )
@@ -481,10 +481,10 @@ def doc_table() -> list[str]:
     ]
     sets = {
         "accept": "`responded_at`, owner (at desk level), reply time",
-        "escalate": "level 1, owner: a BR manager",
+        "escalate": "one level up (a BR manager may choose 3); owner: a member of that level's role",
         "remedy": "pauses the resolution clock",
         "customer_satisfied": "resumes the clock",
-        "customer_unsatisfied": "level 2 (department head), then 3 (management rep); resumes the clock",
+        "customer_unsatisfied": "level 2 (department head), or one up from there (at most 3); resumes the clock",
         "resolve": "`resolved_at`; mails the satisfaction link",
         "close": "`closed_at`",
         "reopen": "`reopen_count` + 1; clears `resolved_at` / `closed_at`",
@@ -492,7 +492,7 @@ def doc_table() -> list[str]:
     }
     for action, t in TRANSITIONS.items():
         sources = "any open state" if action == "withdraw" else ", ".join(f"`{s}`" for s in sorted(t.sources))
-        roles = ", ".join(f"`{r}`" for r in sorted(t.roles))
+        roles = ", ".join(f"`{r}`" for r in sorted(t.roles)) + (", the owner" if t.owner_may else "")
         requires = ", ".join(f"`{r}`" for r in t.requires) or "—"
         rows.append(f"| `{action}` | {sources} | `{t.target}` | {roles} | {requires} | {sets.get(action, '—')} |")
     return rows
