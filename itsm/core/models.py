@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from knox.models import AuthToken
 
 from .choices import Language, NotificationStatus, OrganisationKind
 
@@ -101,6 +102,11 @@ class Department(TimeStamped):
         Organisation, on_delete=models.PROTECT, related_name="departments", verbose_name=_("organisation")
     )
     name = models.CharField(_("name"), max_length=200)
+    weekly_visits = models.BooleanField(
+        _("weekly visit report"),
+        default=False,
+        help_text=_("The service desk visits this department and files a report every week for the Monday meeting."),
+    )
 
     objects = VisibleQuerySet.as_manager()
 
@@ -332,3 +338,12 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} → {self.content_type_id}:{self.object_id}"
+
+
+class ApiToken(AuthToken):
+    """knox's API token under a name people read in the admin (a proxy: knox's own table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")

@@ -43,6 +43,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
     NavItem(_("Audit trail"), "audit_list", "auditlog.view_logentry", _("Reference data")),
+    NavItem(_("Notifications"), "notification_list", "core.view_notification", _("Reference data")),
     NavItem(_("API documentation"), "swagger-ui", None, _("Help")),
 ]
 
@@ -67,15 +68,18 @@ class HomeLink:
     permission: str | None = None
 
 
-# What each role does (SPEC §1) and where it starts. Apps add links as they are built.
+# What each role does here (SPEC §1), and where it starts: only what the product has today.
+# Later modules add their links (and their panels, in <app>/home.py) as they are built.
 ROLE_HOME: dict[str, dict] = {
     "service_desk": {
         "summary": _(
             "Log complaints from any channel, accept and respond, record ticket call-backs and weekly visits."
         ),
         "links": [
+            HomeLink(_("All complaints"), "complaint_list", "complaints.view_complaint"),
+            HomeLink(_("Call-backs"), "callback_list", "surveys.view_callback"),
+            HomeLink(_("Weekly visit reports"), "weekly_report_list", "surveys.view_weeklyreport"),
             HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
-            HomeLink(_("New contact"), "contact_create", "core.add_contact"),
         ],
     },
     "satisfaction_owner": {
@@ -85,41 +89,43 @@ ROLE_HOME: dict[str, dict] = {
             HomeLink(_("New survey campaign"), "campaign_create", "surveys.add_campaign"),
             HomeLink(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire"),
             HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
-            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
         ],
     },
     "br_manager": {
-        "summary": _(
-            "Own escalated complaints, approve questionnaires, own service improvement plans, run review meetings."
-        ),
+        "summary": _("Own escalated complaints, approve survey campaigns and follow the improvement items."),
         "links": [
-            HomeLink(_("Survey campaigns to review"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
+            HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
             HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
             HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
-            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
         ],
     },
     "department_head": {
-        "summary": _("Receive second-level escalations and approve the department's improvement plans."),
-        "links": [
-            HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
-        ],
-    },
-    "management_rep": {
-        "summary": _("Handle third-level escalations, approve internal audit plans, run the management review."),
+        "summary": _("Take the complaints escalated to the second level and see them through to closure."),
         "links": [
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+        ],
+    },
+    "management_rep": {
+        "summary": _(
+            "Take the complaints escalated to the third level; every major complaint is reported to you "
+            "when it is registered."
+        ),
+        "links": [
+            HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
+            HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
         ],
     },
     "process_owner": {
-        "summary": _("Own KPI definitions and targets, see everything and configure the process."),
+        "summary": _(
+            "See everything that is overdue, set the complaint deadlines and business calendars, read the audit trail."
+        ),
         "links": [
+            HomeLink(_("Complaint deadlines"), "complaint_target_list", "complaints.view_complainttarget"),
             HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
             HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+            HomeLink(_("Notifications"), "notification_list", "core.view_notification"),
         ],
     },
     "service_level_manager": {
@@ -127,26 +133,23 @@ ROLE_HOME: dict[str, dict] = {
         "links": [
             HomeLink(_("Service catalogue"), "service_list", "sla.view_service"),
             HomeLink(_("Agreements"), "agreement_list", "sla.view_agreement"),
-            HomeLink(_("Underpinning check"), "underpinning_list", "sla.view_serviceleveltarget"),
-            HomeLink(_("Agreement reviews"), "review_due_list", "sla.view_agreementreview"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
-            HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
+            HomeLink(_("Measurements"), "measurement_list", "sla.view_measurement"),
+            HomeLink(_("Monthly SLA reports"), "sla_report_list", "sla.view_slareport"),
         ],
     },
     "quality_manager": {
-        "summary": _("Write the monthly quality report, run internal audits and company-level surveys."),
+        "summary": _("Follow the company-level satisfaction surveys and their results."),
         "links": [
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
-            HomeLink(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
+            HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
         ],
     },
     "auditor": {
-        "summary": _("Read every record and its history; export PDF review packs."),
+        "summary": _("Read every record and its history, and export the audit trail."),
         "links": [
             HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
-            HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
-            HomeLink(_("Contacts"), "contact_list", "core.view_contact"),
+            HomeLink(_("All complaints"), "complaint_list", "complaints.view_complaint"),
+            HomeLink(_("Agreements"), "agreement_list", "sla.view_agreement"),
         ],
     },
 }

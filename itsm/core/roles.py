@@ -166,6 +166,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "core.calendar": EDIT,
         "core.calendaroverride": FULL,
         "complaints.complainttarget": "view change",
+        # The mail queue: "change" is "send held mail now" (no other change is offered).
+        "core.notification": "view change",
     },
     Role.SERVICE_LEVEL_MANAGER: {
         **_READ_CORE,
@@ -177,7 +179,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SLA_MANAGE,
     },
     Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ, **_SURVEYS_PLAN, **_SLA_READ},
-    # Reads everything, history included; changes nothing.
+    # Reads everything, history included (the mail queue too, without "send now"); changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }
 

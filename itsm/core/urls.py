@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import notification_views, pickers, views
 from .generic_views import ObjectHistoryView
 from .models import Calendar, Contact, Organisation
 
@@ -36,4 +36,10 @@ urlpatterns = [
         name="calendar_override_delete",
     ),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("notifications/", notification_views.notification_list_view, name="notification_list"),
+    path("notifications/send-held/", notification_views.notification_send_held, name="notification_send_held"),
+    path("notifications/<int:pk>/", notification_views.notification_detail, name="notification_detail"),
+    path("notifications/<int:pk>/send-now/", notification_views.notification_send_now, name="notification_send_now"),
+    # type-ahead pickers (JSON): /pick/organisations/, /pick/contacts/, …
+    *pickers.urlpatterns,
 ]

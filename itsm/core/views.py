@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -19,9 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView
 
 from . import calendar as business_calendar
-from .filters import CalendarFilterSet, ContactFilterSet, OrganisationFilterSet
-from .forms import CalendarForm, CalendarOverrideForm, ContactForm, DepartmentForm, OrganisationForm
+from . import history
+from .exports import export_response, filename_for
+from .filters import AuditFilterSet, CalendarFilterSet, ContactFilterSet, OrganisationFilterSet
+from .forms import CalendarForm, CalendarOverrideForm, ContactForm, DepartmentForm, OrganisationForm, bootstrap_widgets
 from .generic_views import ObjectDetailView, ObjectEditView, ObjectListView, add_service_errors
+from .home import actions_for, panels_for
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation
 from .navigation import home_sections_for
 from .permissions import can, can_view_history
@@ -42,12 +46,20 @@ from .services import (
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page: one section per role the user holds, each with what that role does."""
-    roles = roles_of(request.user)
+    """The home page: the primary actions and the work queues of the user's roles (each app
+    registers its panels, ``itsm.core.home``), then what each role does with its links. A
+    superuser gets every panel and the admin link."""
+    user = request.user
+    roles = roles_of(user)
     return render(
         request,
         "core/home.html",
-        {"roles": [Role(r) for r in roles], "sections": home_sections_for(request.user, roles)},
+        {
+            "roles": [Role(r) for r in roles],
+            "sections": home_sections_for(user, roles),
+            "panels": panels_for(user),
+            "actions": actions_for(user),
+        },
     )
 
 
@@ -99,10 +111,21 @@ class DepartmentEditView(ObjectEditView):
     select_related = ("organisation",)
 
     def get_initial(self):
-        return {"organisation": self.request.GET.get("organisation")}
+        # Only when asked for (?organisation=…): an empty initial would hide an edited row's own.
+        organisation = self.request.GET.get("organisation")
+        return {"organisation": organisation} if organisation else {}
 
     def get_success_url(self, obj=None):
         return obj.organisation.get_absolute_url()
+
+    def get_cancel_url(self) -> str:
+        # A department has no page of its own: back to its organisation's.
+        if self.object is not None:
+            return self.object.organisation.get_absolute_url()
+        organisation = self.request.GET.get("organisation", "")
+        if organisation.isdigit():
+            return reverse("organisation_detail", args=[int(organisation)])
+        return reverse("organisation_list")
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -122,7 +145,6 @@ class ContactListView(ObjectListView):
         ("get_preferred_language_display", _("Language")),
     ]
     ordering_fields = ("name", "organisation__name", "email")
-    dependent_filters = {"department": "organisation"}
     create_url_name = "contact_create"
 
 
@@ -152,7 +174,9 @@ class ContactEditView(ObjectEditView):
     select_related = ("organisation", "department")
 
     def get_initial(self):
-        return {"organisation": self.request.GET.get("organisation")}
+        # Only when asked for (?organisation=…): an empty initial would hide an edited row's own.
+        organisation = self.request.GET.get("organisation")
+        return {"organisation": organisation} if organisation else {}
 
 
 # --- calendars ------------------------------------------------------------------------------
@@ -250,7 +274,7 @@ def calendar_override_remove(request: HttpRequest, calendar_pk: int, pk: int) ->
 
 
 class AuditListView(LoginRequiredMixin, ListView):
-    """Every audit entry, newest first, for auditors and process owners."""
+    """Every audit entry, newest first, filtered, readable, and exported for auditors."""
 
     template_name = "core/audit_list.html"
     paginate_by = 50
@@ -262,14 +286,61 @@ class AuditListView(LoginRequiredMixin, ListView):
 
     def get_queryset(self):
         queryset = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
-        model = self.request.GET.get("model", "")
-        if "." in model:
-            app_label, model_name = model.split(".", 1)
-            queryset = queryset.filter(content_type__app_label=app_label, content_type__model=model_name)
-        return queryset
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query.pop("format", None)
+        self.filterset = AuditFilterSet(query or None, queryset=queryset, request=self.request)
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            return queryset.none()  # the errors show next to the filters; never "everything"
+        return self.filterset.qs
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("format")
+        if fmt:
+            return export_response(
+                history.change_rows(self.get_queryset().iterator(chunk_size=500)),
+                AUDIT_EXPORT_COLUMNS,
+                fmt,
+                filename_for("audit-trail", fmt),
+                sheet_title=str(_("Audit trail")),
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query.pop("format", None)
+        context.update(
+            entries=history.present(context["object_list"]),
+            filter_form=bootstrap_widgets(self.filterset.form),
+            querystring=query.urlencode(),
+        )
+        return context
+
+
+AUDIT_EXPORT_COLUMNS = [
+    (_("When"), lambda row: row["when"]),
+    (_("Who"), lambda row: row["actor"]),
+    (_("Kind of record"), lambda row: row["record_type"]),
+    (_("Record"), lambda row: row["record"]),
+    (_("Record number"), lambda row: row["object_pk"]),
+    (_("Action"), lambda row: row["action"]),
+    (_("Field"), lambda row: row["field"]),
+    (_("Before"), lambda row: row["before"]),
+    (_("After"), lambda row: row["after"]),
+]
 
 
 # --- health ---------------------------------------------------------------------------------
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon, for browsers asking for /favicon.ico on pages that name none (admin, API docs)."""
+    from django.templatetags.static import static
+
+    return redirect(static("img/favicon.ico"), permanent=True)
 
 
 @never_cache
