@@ -26,9 +26,10 @@ setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 
+# Ctrl-C is a normal stop (exit 0): scripts/run_dev.py lets the worker finish its warm shutdown.
 run: setup
 	@echo "itsm on http://127.0.0.1:$${ITSM_PORT:-8000}/  (logins in README; Ctrl-C stops web, worker and beat)"
-	$(VENV)/bin/honcho start -f Procfile.dev
+	$(PY) scripts/run_dev.py
 
 test: $(VENV)/.installed
 	./scripts/install-system-deps.sh test

@@ -10,6 +10,9 @@ Sending claims the row with a conditional UPDATE (pending → sending), so two w
 the same id send one mail. A worker that dies after claiming leaves the row ``sending``; the
 periodic check releases such claims after ``STALE_CLAIM`` and the mail is tried again.
 
+Held mail can be sent at once by staff allowed to (``notification_release``: the "send now"
+of the notifications page); the release is on the audit trail.
+
 Templates: ``<template>.subject.txt``, ``<template>.txt`` and optionally ``<template>.html``;
 a language-specific file ``<template>.<lang>.txt`` wins over the shared one, which is
 translated with ``{% translate %}`` under the recipient's language.
@@ -20,20 +23,25 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
+from auditlog.models import LogEntry
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .calendar import next_working_moment
-from .choices import Language, NotificationStatus
+from .choices import Language, MailState, NotificationStatus
 from .models import Calendar, Notification
+from .permissions import can, require
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +192,6 @@ def notification_deliver_due() -> tuple[int, int]:
     Returns (queued, released). Sending goes through the task so retries and time limits
     apply; with eager tasks (tests, ``run_due_checks``) it happens here and now.
     """
-    from .tasks import send_notification_task
-
     now = timezone.now()
     released = Notification.objects.filter(status=NotificationStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
         status=NotificationStatus.PENDING
@@ -195,9 +201,92 @@ def notification_deliver_due() -> tuple[int, int]:
         .order_by("send_after")
         .values_list("pk", flat=True)[:1000]
     )
-    for pk in due:
+    _queue_sends(due)
+    return len(due), released
+
+
+def _queue_sends(ids: list[int]) -> None:
+    from .tasks import send_notification_task
+
+    for pk in ids:
         try:
             send_notification_task.delay(pk)
         except Exception:  # one bad mail must not stop the rest; the row stays pending
             logger.exception("could not queue notification %s", pk)
-    return len(due), released
+
+
+RELEASE_CHUNK = 500
+
+
+def notification_release(*, notifications: QuerySet[Notification], actor) -> int:
+    """Send the held mail among ``notifications`` now ("send now"); return how many were released.
+
+    Held = pending with ``send_after`` still ahead (non-urgent mail waiting for working hours).
+    A conditional UPDATE (still pending, still ahead) moves ``send_after`` to now, so a mail
+    sent, being sent, failed or already due is left untouched, and a second call releases
+    nothing more. Each released mail gets an audit entry (who, and ``send_after`` before and
+    after) and is handed to the send task once the transaction commits; its body is blanked
+    after sending as always.
+
+    Raises ``PermissionDenied`` without ``core.change_notification`` and ``ValidationError``
+    when none of ``notifications`` is held; in both cases nothing is written.
+    """
+    require(can(actor, "change", Notification))
+    from .selectors import with_mail_state
+
+    with transaction.atomic():
+        now = timezone.now()
+        held = list(
+            Notification.objects.filter(
+                pk__in=notifications.values("pk"), status=NotificationStatus.PENDING, send_after__gt=now
+            )
+            .order_by("pk")
+            .values_list("pk", "send_after", "subject", "recipient_email")
+        )
+        if not held:
+            annotated = with_mail_state(notifications, now=now)
+            states = list(annotated.values_list("state", flat=True)[:2])  # type: ignore[misc]  # an annotation
+            if len(states) == 1:
+                state = MailState(states[0]).label
+                raise ValidationError(_("Only held mail can be sent now; this mail is “%(state)s”.") % {"state": state})
+            raise ValidationError(_("None of these mails is held; nothing was sent."))
+        released: list[int] = []
+        entries: list[LogEntry] = []
+        content_type = ContentType.objects.get_for_model(Notification)
+        for start in range(0, len(held), RELEASE_CHUNK):
+            chunk = held[start : start + RELEASE_CHUNK]
+            ids = [row[0] for row in chunk]
+            count = Notification.objects.filter(
+                pk__in=ids, status=NotificationStatus.PENDING, send_after__gt=now
+            ).update(send_after=now)
+            # A mail that became due or was claimed in between is not released by this call.
+            done = (
+                set(ids)
+                if count == len(ids)
+                else set(Notification.objects.filter(pk__in=ids, send_after=now).values_list("pk", flat=True))
+            )
+            for pk, send_after, subject, email in chunk:
+                if pk not in done:
+                    continue
+                released.append(pk)
+                entries.append(
+                    LogEntry(
+                        content_type=content_type,
+                        object_pk=str(pk),
+                        object_id=pk,
+                        object_repr=f"{subject} → {email}",
+                        action=LogEntry.Action.UPDATE,
+                        # As auditlog records datetimes: naive UTC.
+                        changes={"send_after": [str(_naive_utc(send_after)), str(_naive_utc(now))]},
+                        actor=actor,
+                        timestamp=now,
+                    )
+                )
+        LogEntry.objects.bulk_create(entries, batch_size=RELEASE_CHUNK)
+        transaction.on_commit(lambda: _queue_sends(released), robust=True)
+    logger.info("%s released %d held notification(s): %s", actor, len(released), released[:20])
+    return len(released)
+
+
+def _naive_utc(moment):
+    return timezone.make_naive(moment, UTC)
