@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
+from .bilingual import Bilingual, bilingual
 from .choices import CHOICE_KINDS, NUMERIC_KINDS, QuestionKind
 
 if TYPE_CHECKING:
@@ -42,12 +43,16 @@ class AnswerInput:
 # --- the questionnaire as plain data -----------------------------------------------------------
 
 
+# Every text below is a ``Bilingual``: shown, it is in the active language (the contact's on
+# the public page, the viewer's elsewhere) with the other language as fallback.
+
+
 @dataclass(frozen=True)
 class OptionContent:
     """One choice of a single- or multiple-choice question."""
 
     id: int
-    label: str
+    label: Bilingual
     position: int = 0
 
     @property
@@ -62,8 +67,8 @@ class QuestionContent:
     id: int
     section_id: int
     kind: str
-    text: str
-    help_text: str = ""
+    text: Bilingual
+    help_text: Bilingual = Bilingual()
     required: bool = True
     comment_below: int | None = None
     service_ref: str = ""
@@ -95,12 +100,17 @@ class QuestionContent:
     def is_choice(self) -> bool:
         return self.kind in CHOICE_KINDS
 
+    @property
+    def texts(self) -> list[Bilingual]:
+        """The question's own texts and its choices' labels (for the translation checks)."""
+        return [self.text, self.help_text, *(option.label for option in self.options)]
+
 
 @dataclass(frozen=True)
 class SectionContent:
     id: int
-    title: str
-    description: str = ""
+    title: Bilingual
+    description: Bilingual = Bilingual()
     position: int = 0
     questions: tuple[QuestionContent, ...] = ()
 
@@ -118,9 +128,9 @@ class QuestionnaireContent:
     """
 
     id: int
-    title: str
-    introduction: str = ""
-    thanks: str = ""
+    title: Bilingual
+    introduction: Bilingual = Bilingual()
+    thanks: Bilingual = Bilingual()
     version: int = 1
     sections: tuple[SectionContent, ...] = ()
 
@@ -141,6 +151,13 @@ class QuestionnaireContent:
     def question(self, question_id: int) -> QuestionContent | None:
         return self._by_id.get(question_id)
 
+    @property
+    def texts(self) -> list[Bilingual]:
+        """Every text of the questionnaire: its own, its sections', questions' and choices'."""
+        own = [self.title, self.introduction, self.thanks]
+        sections = [text for section in self.sections for text in (section.title, section.description)]
+        return [*own, *sections, *(text for question in self.questions for text in question.texts)]
+
 
 def _metric_label(metric: str | None) -> str:
     from sla.choices import Metric
@@ -150,14 +167,14 @@ def _metric_label(metric: str | None) -> str:
 
 def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
     """Load ``questionnaire``'s sections, questions and options in three queries, whatever
-    their number, ordered by position (then id). A question whose section belongs to another
-    questionnaire is left out."""
+    their number, ordered by position (then id), every text in both languages. A question
+    whose section belongs to another questionnaire is left out."""
     from .models import Question, QuestionnaireSection, QuestionOption
 
     sections = list(
         QuestionnaireSection.objects.filter(questionnaire_id=questionnaire.pk)
         .order_by("position", "pk")
-        .values("id", "title", "description", "position")
+        .values("id", "title", "title_en", "description", "description_en", "position")
     )
     questions = list(
         Question.objects.filter(questionnaire_id=questionnaire.pk)
@@ -167,7 +184,9 @@ def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
             "section_id",
             "kind",
             "text",
+            "text_en",
             "help_text",
+            "help_text_en",
             "required",
             "comment_below",
             "service_ref",
@@ -185,15 +204,20 @@ def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
     options: dict[int, list[OptionContent]] = defaultdict(list)
     choice_ids = [row["id"] for row in questions if row["kind"] in CHOICE_KINDS]
     if choice_ids:
-        for question_id, option_id, label, position in (
+        for question_id, option_id, label, label_en, position in (
             QuestionOption.objects.filter(question_id__in=choice_ids)
             .order_by("position", "pk")
-            .values_list("question_id", "id", "label", "position")
+            .values_list("question_id", "id", "label", "label_en", "position")
         ):
-            options[question_id].append(OptionContent(id=option_id, label=label, position=position))
+            options[question_id].append(
+                OptionContent(id=option_id, label=Bilingual(label, label_en), position=position)
+            )
     by_section: dict[int, list[QuestionContent]] = defaultdict(list)
     for row in questions:
         fields: dict[str, Any] = dict(row)
+        for name in ("text", "help_text"):
+            fields[name] = bilingual(fields, name)
+            del fields[f"{name}_en"]
         code, name = fields.pop("service__code"), fields.pop("service__name")
         number = fields.pop("sla_target__agreement__number")
         priority, metric = fields.pop("sla_target__priority"), fields.pop("sla_target__metric")
@@ -202,15 +226,15 @@ def questionnaire_content(questionnaire: Questionnaire) -> QuestionnaireContent:
         by_section[row["section_id"]].append(QuestionContent(**fields, options=tuple(options.get(row["id"], ()))))
     return QuestionnaireContent(
         id=questionnaire.pk,
-        title=questionnaire.title,
-        introduction=questionnaire.introduction,
-        thanks=questionnaire.thanks,
+        title=questionnaire.title_i18n,
+        introduction=questionnaire.introduction_i18n,
+        thanks=questionnaire.thanks_i18n,
         version=questionnaire.version,
         sections=tuple(
             SectionContent(
                 id=row["id"],
-                title=row["title"],
-                description=row["description"],
+                title=bilingual(row, "title"),
+                description=bilingual(row, "description"),
                 position=row["position"],
                 questions=tuple(by_section.get(row["id"], ())),
             )

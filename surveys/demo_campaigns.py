@@ -30,31 +30,72 @@ QUESTIONNAIRE = "2026 年下半年客户满意度调查问卷"
 RUNNING = "2026 年下半年公司级客户满意度调查"
 IN_REVIEW = "2027 年一季度重点客户满意度调查"
 
-SECTIONS: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]] = [
+# Every text in Chinese and English, as (Chinese, English); one choice ("夜间值班") is left
+# untranslated, so the builder shows what a missing translation looks like.
+SECTIONS: list[tuple[tuple[str, str], list[tuple[str, tuple[str, str], dict[str, Any]]]]] = [
     (
-        "服务质量",
+        ("服务质量", "Quality of service"),
         [
-            (QuestionKind.RATING, "您对服务台响应速度的满意程度", {"comment_below": 3, "target_ref": "服务台响应时间"}),
-            (QuestionKind.RATING, "您对故障处理效果的满意程度", {"comment_below": 3, "target_ref": "事件解决时间"}),
-            (QuestionKind.RATING, "您对工程师服务态度的满意程度", {}),
-            (QuestionKind.YES_NO, "上次报修的问题是否一次解决？", {}),
+            (
+                QuestionKind.RATING,
+                ("您对服务台响应速度的满意程度", "How satisfied are you with how fast the service desk responds?"),
+                {"comment_below": 3, "target_ref": "服务台响应时间"},
+            ),
+            (
+                QuestionKind.RATING,
+                ("您对故障处理效果的满意程度", "How satisfied are you with how your faults were fixed?"),
+                {"comment_below": 3, "target_ref": "事件解决时间"},
+            ),
+            (
+                QuestionKind.RATING,
+                ("您对工程师服务态度的满意程度", "How satisfied are you with our engineers' manner?"),
+                {},
+            ),
+            (
+                QuestionKind.YES_NO,
+                ("上次报修的问题是否一次解决？", "Was your last reported problem solved the first time?"),
+                {},
+            ),
         ],
     ),
     (
-        "总体评价",
+        ("总体评价", "Overall"),
         [
-            (QuestionKind.NPS, "您有多大可能向同事推荐我们的 IT 服务？", {}),
+            (
+                QuestionKind.NPS,
+                (
+                    "您有多大可能向同事推荐我们的 IT 服务？",
+                    "How likely are you to recommend our IT services to a colleague?",
+                ),
+                {},
+            ),
             (
                 QuestionKind.SINGLE,
-                "您最常用的报修方式",
-                {"options": ["服务台电话", "邮件", "自助门户", "微信"]},
+                ("您最常用的报修方式", "How do you usually report a problem?"),
+                {
+                    "options": [
+                        ("服务台电话", "Service desk phone"),
+                        ("邮件", "E-mail"),
+                        ("自助门户", "Self-service portal"),
+                        ("微信", "WeChat"),
+                    ]
+                },
             ),
             (
                 QuestionKind.MULTIPLE,
-                "您希望我们优先改进哪些方面？",
-                {"options": ["响应速度", "解决效率", "沟通反馈", "知识库", "夜间值班"], "required": False},
+                ("您希望我们优先改进哪些方面？", "What should we improve first?"),
+                {
+                    "options": [
+                        ("响应速度", "Response speed"),
+                        ("解决效率", "Speed of resolution"),
+                        ("沟通反馈", "Keeping you informed"),
+                        ("知识库", "Knowledge base"),
+                        ("夜间值班", ""),
+                    ],
+                    "required": False,
+                },
             ),
-            (QuestionKind.TEXT, "其他意见和建议", {"required": False}),
+            (QuestionKind.TEXT, ("其他意见和建议", "Any other comments or suggestions"), {"required": False}),
         ],
     ),
 ]
@@ -68,14 +109,19 @@ def _questionnaire(owner: User) -> Questionnaire:
         return existing
     questionnaire = questionnaire_create(
         title=QUESTIONNAIRE,
+        title_en="IT service satisfaction survey",
         introduction="感谢您使用我们的 IT 服务。本问卷约需 3 分钟，您的意见将直接用于服务改进。",
+        introduction_en="Thank you for using our IT services. This survey takes about 3 minutes; "
+        "your opinion goes straight into improving them.",
         thanks="感谢您的宝贵意见！我们将在调查结束后发布结果和改进计划。",
+        thanks_en="Thank you for your opinion! We will publish the results and our improvement plan "
+        "when the survey closes.",
         actor=owner,
     )
-    for title, questions in SECTIONS:
-        section = section_create(questionnaire=questionnaire, title=title, actor=owner)
-        for kind, text, extra in questions:
-            question_create(section=section, kind=kind, text=text, actor=owner, **extra)
+    for (title, title_en), questions in SECTIONS:
+        section = section_create(questionnaire=questionnaire, title=title, title_en=title_en, actor=owner)
+        for kind, (text, text_en), extra in questions:
+            question_create(section=section, kind=kind, text=text, text_en=text_en, actor=owner, **extra)
     return questionnaire
 
 

@@ -26,9 +26,10 @@ def latest_versions(queryset):
 
 
 class QuestionnaireFilterSet(SearchFilterSet):
-    """``q`` searches the title; by default only each questionnaire's latest version is listed."""
+    """``q`` searches the title (either language); by default only each questionnaire's latest
+    version is listed."""
 
-    search_fields = ("title",)
+    search_fields = ("title", "title_en")
     locked = YesNoFilter(method="filter_locked", label=_("In use (frozen)"))
     family = django_filters.UUIDFilter(label=_("Questionnaire (every version)"))
     all_versions = YesNoFilter(method="filter_all_versions", label=_("All versions"))

@@ -43,6 +43,7 @@ from itsm.core.permissions import can
 from sla.models import Service, ServiceLevelTarget
 
 from ..answers import QuestionContent, questionnaire_content
+from ..bilingual import EN, ZH_HANS, Bilingual, bilingual
 from ..choices import QuestionKind
 from ..models import Question, Questionnaire, QuestionnaireSection
 from ..services import questionnaires as services
@@ -66,11 +67,41 @@ class _ContentInputMixin(StrictInputMixin):
 # --- output ------------------------------------------------------------------------------------
 
 
+class TextField(serializers.CharField):
+    """One language of a bilingual text (``surveys.bilingual``), read from a model row
+    (``title`` / ``title_en`` columns) or from ``questionnaire_content`` (a ``Bilingual``):
+    ``TextField("title", ZH_HANS)`` is the Chinese title, ``TextField("title", EN)`` the English
+    one; empty when that translation is missing."""
+
+    def __init__(self, name: str, language: str, **kwargs: Any) -> None:
+        self.text_name, self.language = name, language
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault(
+            "help_text", gettext_lazy("In English.") if language == EN else gettext_lazy("In simplified Chinese.")
+        )
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> str:
+        value = getattr(instance, self.text_name)
+        pair = value if isinstance(value, Bilingual) else bilingual(instance, self.text_name)
+        return pair.of(self.language)
+
+
+def _texts(*names: str) -> dict[str, TextField]:
+    """The ``<name>`` (Chinese) and ``<name>_en`` (English) output fields of ``names``."""
+    return {
+        f"{name}{suffix}": TextField(name, language)
+        for name in names
+        for suffix, language in (("", ZH_HANS), ("_en", EN))
+    }
+
+
 class OptionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    # Declared fields leave the class body (DRF's metaclass), so these names shadow nothing.
-    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     position = serializers.IntegerField(read_only=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), **_texts("label")}
 
 
 class QuestionSerializer(serializers.Serializer):
@@ -80,8 +111,6 @@ class QuestionSerializer(serializers.Serializer):
     section = serializers.IntegerField(source="section_id", read_only=True)
     position = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=QuestionKind.choices, read_only=True)
-    text = serializers.CharField(read_only=True)
-    help_text = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a declared field
     required = serializers.BooleanField(read_only=True)  # type: ignore[assignment]
     comment_below = serializers.IntegerField(
         read_only=True, allow_null=True, help_text=gettext_lazy("A rating below this needs a comment (ratings only).")
@@ -98,6 +127,9 @@ class QuestionSerializer(serializers.Serializer):
         help_text=gettext_lazy("The choices (single / multiple choice), in order.")
     )
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**_texts(*Question.TEXTS), **super().get_fields()}
+
     @extend_schema_field(OptionSerializer(many=True))
     def get_options(self, question: Question | QuestionContent) -> Any:
         if isinstance(question, QuestionContent):
@@ -110,9 +142,12 @@ class QuestionSerializer(serializers.Serializer):
 class SectionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     position = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    description = serializers.CharField(read_only=True)
     questions = QuestionSerializer(many=True, read_only=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        questions = fields.pop("questions")
+        return {**fields, **_texts(*QuestionnaireSection.TEXTS), "questions": questions}
 
 
 class QuestionnaireSerializer(serializers.ModelSerializer):
@@ -130,8 +165,11 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
             "family",
             "version",
             "title",
+            "title_en",
             "introduction",
+            "introduction_en",
             "thanks",
+            "thanks_en",
             "locked",
             "locked_at",
             "question_count",
@@ -186,17 +224,66 @@ class SectionWriteSerializer(_ContentInputMixin, serializers.ModelSerializer):
         fields = list(services.SECTION_FIELDS)
 
 
+class OptionInputSerializer(_ContentInputMixin, serializers.Serializer):
+    label = serializers.CharField(  # type: ignore[assignment]  # a declared field
+        max_length=200, required=False, allow_blank=True, help_text=gettext_lazy("In simplified Chinese.")
+    )
+    label_en = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text=gettext_lazy("In English.")
+    )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "maxLength": 200, "description": "A choice's Chinese label."},
+            {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string", "maxLength": 200, "description": "In simplified Chinese."},
+                    "label_en": {"type": "string", "maxLength": 200, "description": "In English."},
+                },
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class OptionInputField(serializers.Field):
+    """A choice: its Chinese label (a string), or ``{"label": …, "label_en": …}``."""
+
+    default_error_messages = {"invalid": gettext_lazy("Give a label, or an object with label and label_en.")}
+
+    def to_internal_value(self, data: Any) -> tuple[str, str]:
+        if isinstance(data, str):
+            data = {"label": data}
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        serializer = OptionInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        return (serializer.validated_data.get("label", ""), serializer.validated_data.get("label_en", ""))
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class QuestionWriteSerializer(_ContentInputMixin, serializers.Serializer):
-    """A question's fields; ``options``: the labels of the choices, in order (single / multiple
-    choice: two to thirty different labels; other types: none). On update ``options`` replaces
-    the choices when sent, and ``section`` cannot be changed."""
+    """A question's fields; every text in Chinese (``text``) and English (``text_en``), one of
+    the two at least. ``options``: the choices, in order (single / multiple choice: two to
+    thirty; other types: none), each a Chinese label or ``{"label": …, "label_en": …}``. On
+    update ``options`` replaces the choices when sent, and ``section`` cannot be changed."""
 
     section = serializers.PrimaryKeyRelatedField(
         queryset=QuestionnaireSection.objects.all(), help_text=gettext_lazy("A section of this questionnaire version.")
     )
     kind = serializers.ChoiceField(choices=QuestionKind.choices)
-    text = serializers.CharField(max_length=500)
+    text = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=gettext_lazy("In simplified Chinese.")
+    )
+    text_en = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=gettext_lazy("In English.")
+    )
     help_text = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
+    help_text_en = serializers.CharField(max_length=500, required=False, allow_blank=True)
     required = serializers.BooleanField(required=False)  # type: ignore[assignment]  # a declared field
     comment_below = serializers.IntegerField(
         min_value=2,
@@ -211,9 +298,7 @@ class QuestionWriteSerializer(_ContentInputMixin, serializers.Serializer):
     )
     service_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
     target_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    options = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, max_length=200), required=False, max_length=services.MAX_OPTIONS
-    )
+    options = serializers.ListField(child=OptionInputField(), required=False, max_length=services.MAX_OPTIONS)
 
     def __init__(self, *args, questionnaire: Questionnaire | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,12 @@ A questionnaire in use is never changed in place. Every version of one questionn
 ``family`` and has its own ``version`` number; once a campaign using a version leaves draft
 (``locked_at`` is set), edits go into a new version made by
 ``surveys.services.questionnaires.questionnaire_new_version``. No workflow code lives here.
+
+Every text is bilingual (``surveys.bilingual``): the column ``<name>`` holds the simplified
+Chinese text, ``<name>_en`` the English one, and ``<name>_i18n`` is the pair, shown in the
+active language with the other as fallback. Pages and mails show ``<name>_i18n`` (or the
+content of ``surveys.answers.questionnaire_content``), never one column by hand. A text that
+must be given (titles, a question's text, a choice's label) needs one of the two languages.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core.models import VisibleQuerySet
 
+from ..bilingual import BilingualText, require_text
 from ..choices import QuestionKind
 
 
@@ -27,13 +34,18 @@ class Questionnaire(models.Model):
 
     family = models.UUIDField(_("questionnaire"), default=uuid.uuid4, editable=False, db_index=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title (Chinese)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     introduction = models.TextField(
-        _("introduction"), blank=True, help_text=_("Shown to the customer above the first question.")
+        _("introduction (Chinese)"), blank=True, help_text=_("Shown to the customer above the first question.")
     )
+    introduction_en = models.TextField(_("introduction (English)"), blank=True)
     thanks = models.TextField(
-        _("thank-you text"), blank=True, help_text=_("Shown after the answers are sent; a default text if blank.")
+        _("thank-you text (Chinese)"),
+        blank=True,
+        help_text=_("Shown after the answers are sent; a default text if blank."),
     )
+    thanks_en = models.TextField(_("thank-you text (English)"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -48,6 +60,11 @@ class Questionnaire(models.Model):
 
     objects = VisibleQuerySet.as_manager()
 
+    TEXTS = ("title", "introduction", "thanks")
+    title_i18n = BilingualText("title")
+    introduction_i18n = BilingualText("introduction")
+    thanks_i18n = BilingualText("thanks")
+
     class Meta:
         verbose_name = _("questionnaire")
         verbose_name_plural = _("questionnaires")
@@ -57,10 +74,13 @@ class Questionnaire(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} v{self.version}"
+        return f"{self.title_i18n} v{self.version}"
 
     def get_absolute_url(self) -> str:
         return reverse("questionnaire_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        require_text(self, "title")
 
     @property
     def is_locked(self) -> bool:
@@ -72,8 +92,14 @@ class QuestionnaireSection(models.Model):
         Questionnaire, on_delete=models.CASCADE, related_name="sections", verbose_name=_("questionnaire")
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    title = models.CharField(_("title (Chinese)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    description = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+
+    TEXTS = ("title", "description")
+    title_i18n = BilingualText("title")
+    description_i18n = BilingualText("description")
 
     class Meta:
         verbose_name = _("questionnaire section")
@@ -81,7 +107,10 @@ class QuestionnaireSection(models.Model):
         ordering = ["questionnaire", "position", "pk"]
 
     def __str__(self) -> str:
-        return self.title
+        return str(self.title_i18n)
+
+    def clean(self) -> None:
+        require_text(self, "title")
 
 
 class Question(models.Model):
@@ -100,8 +129,10 @@ class Question(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     kind = models.CharField(_("type"), max_length=10, choices=QuestionKind.choices)
-    text = models.CharField(_("question"), max_length=500)
-    help_text = models.CharField(_("explanation"), max_length=500, blank=True)
+    text = models.CharField(_("question (Chinese)"), max_length=500, blank=True)
+    text_en = models.CharField(_("question (English)"), max_length=500, blank=True)
+    help_text = models.CharField(_("explanation (Chinese)"), max_length=500, blank=True)
+    help_text_en = models.CharField(_("explanation (English)"), max_length=500, blank=True)
     required = models.BooleanField(_("answer required"), default=True)
     comment_below = models.PositiveSmallIntegerField(
         _("comment required below"),
@@ -130,6 +161,10 @@ class Question(models.Model):
     service_ref = models.CharField(_("other service tag"), max_length=200, blank=True)
     target_ref = models.CharField(_("other target tag"), max_length=200, blank=True)
 
+    TEXTS = ("text", "help_text")
+    text_i18n = BilingualText("text")
+    help_text_i18n = BilingualText("help_text")
+
     class Meta:
         verbose_name = _("question")
         verbose_name_plural = _("questions")
@@ -142,7 +177,10 @@ class Question(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.text
+        return str(self.text_i18n)
+
+    def clean(self) -> None:
+        require_text(self, "text")
 
 
 class QuestionOption(models.Model):
@@ -150,7 +188,11 @@ class QuestionOption(models.Model):
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options", verbose_name=_("question"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    label = models.CharField(_("choice"), max_length=200)
+    label = models.CharField(_("choice (Chinese)"), max_length=200, blank=True)
+    label_en = models.CharField(_("choice (English)"), max_length=200, blank=True)
+
+    TEXTS = ("label",)
+    label_i18n = BilingualText("label")
 
     class Meta:
         verbose_name = _("choice")
@@ -158,4 +200,7 @@ class QuestionOption(models.Model):
         ordering = ["question", "position", "pk"]
 
     def __str__(self) -> str:
-        return self.label
+        return str(self.label_i18n)
+
+    def clean(self) -> None:
+        require_text(self, "label")

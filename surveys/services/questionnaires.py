@@ -6,11 +6,16 @@ runs in one transaction under ``set_actor`` (audit trail) and validates before i
 campaign (``locked_at`` set, by ``questionnaire_lock``) is frozen: every edit re-reads the
 questionnaire under ``select_for_update()`` and refuses; ``questionnaire_new_version`` makes
 the editable copy.
+
+Every text is bilingual (``surveys.bilingual``): ``title`` (Chinese) and ``title_en``
+(English), and so on; one of the two is enough, a missing translation is a warning
+(``content_warnings``), never a reason to refuse. Choices are given as pairs
+``(Chinese, English)`` (a plain string is a Chinese label).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from auditlog.context import set_actor
@@ -19,22 +24,23 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from itsm.core.models import User
 from itsm.core.permissions import can, require
 
 from ..answers import QuestionnaireContent, questionnaire_content
+from ..bilingual import EN, ZH_HANS, columns, missing_counts
 from ..choices import CHOICE_KINDS, QuestionKind
 from ..models import Question, Questionnaire, QuestionnaireSection, QuestionOption
 
 MAX_OPTIONS = 30
 MIN_OPTIONS = 2
-QUESTIONNAIRE_FIELDS = ("title", "introduction", "thanks")
-SECTION_FIELDS = ("title", "description")
+QUESTIONNAIRE_FIELDS = tuple(columns(Questionnaire.TEXTS))
+SECTION_FIELDS = tuple(columns(QuestionnaireSection.TEXTS))
 QUESTION_FIELDS = (
     "kind",
-    "text",
-    "help_text",
+    *columns(Question.TEXTS),
     "required",
     "comment_below",
     "service",
@@ -85,14 +91,17 @@ def _renumber(rows: list[Any]) -> None:
 # --- questionnaires ----------------------------------------------------------------------------
 
 
-def questionnaire_create(*, title: str, introduction: str = "", thanks: str = "", actor: User) -> Questionnaire:
+def questionnaire_create(*, actor: User, **texts: str) -> Questionnaire:
     """Start a new questionnaire: version 1 of a new family, not in use, without sections.
+    ``texts``: ``title`` / ``title_en``, ``introduction`` / ``introduction_en``, ``thanks`` /
+    ``thanks_en`` (a title in at least one language).
 
     Raises ``PermissionDenied`` without ``add_questionnaire``, ``ValidationError`` for a
-    blank or too long title.
+    title blank in both languages or too long, ``TypeError`` for another field.
     """
     require(can(actor, "add", Questionnaire))
-    questionnaire = Questionnaire(title=title, introduction=introduction, thanks=thanks, created_by=actor)
+    _check_fields(texts, QUESTIONNAIRE_FIELDS)
+    questionnaire = Questionnaire(**texts, created_by=actor)
     questionnaire.full_clean()
     with transaction.atomic(), set_actor(actor):
         questionnaire.save()
@@ -100,7 +109,7 @@ def questionnaire_create(*, title: str, introduction: str = "", thanks: str = ""
 
 
 def questionnaire_update(*, questionnaire: Questionnaire, actor: User, **fields: Any) -> Questionnaire:
-    """Change the title, introduction or thank-you text of a version not in use.
+    """Change the title, introduction or thank-you text (either language) of a version not in use.
 
     Raises ``PermissionDenied`` without ``change_questionnaire``, ``ValidationError`` when the
     version is in use or a field is invalid, ``TypeError`` for another field.
@@ -132,8 +141,9 @@ def questionnaire_lock(*, questionnaire: Questionnaire) -> Questionnaire:
 
 
 def questionnaire_new_version(*, questionnaire: Questionnaire, actor: User) -> Questionnaire:
-    """Copy ``questionnaire`` (sections, questions, choices, positions and tags) into a new,
-    editable version of its family numbered one above the family's highest version.
+    """Copy ``questionnaire`` (sections, questions, choices, positions and tags, every text in
+    both languages) into a new, editable version of its family numbered one above the
+    family's highest version.
 
     Refuses (``ValidationError``) when the version is not in use yet (edit it instead) or the
     family already has a newer version not in use (edit that one); ``PermissionDenied``
@@ -159,10 +169,8 @@ def questionnaire_new_version(*, questionnaire: Questionnaire, actor: User) -> Q
             copy = Questionnaire(
                 family=source.family,
                 version=max(row.version for row in family) + 1,
-                title=source.title,
-                introduction=source.introduction,
-                thanks=source.thanks,
                 created_by=actor,
+                **_texts(source),
             )
             copy.full_clean(validate_unique=False, validate_constraints=False)
             copy.save()
@@ -175,14 +183,16 @@ def questionnaire_new_version(*, questionnaire: Questionnaire, actor: User) -> Q
     return copy
 
 
+def _texts(row: Any) -> dict[str, str]:
+    """Both languages of every text of ``row`` (a questionnaire, section, question or choice)."""
+    return {name: getattr(row, name) for name in columns(type(row).TEXTS)}
+
+
 def _copy_content(source: Questionnaire, copy: Questionnaire) -> None:
     # Bulk inserts: the copy's own audit entry records who made it and from which version.
     sections = list(QuestionnaireSection.objects.filter(questionnaire=source).order_by("position", "pk"))
     new_sections = QuestionnaireSection.objects.bulk_create(
-        [
-            QuestionnaireSection(questionnaire=copy, position=s.position, title=s.title, description=s.description)
-            for s in sections
-        ]
+        [QuestionnaireSection(questionnaire=copy, position=s.position, **_texts(s)) for s in sections]
     )
     section_map = {old.pk: new.pk for old, new in zip(sections, new_sections, strict=True)}
     questions = list(
@@ -195,14 +205,13 @@ def _copy_content(source: Questionnaire, copy: Questionnaire) -> None:
                 section_id=section_map[q.section_id],
                 position=q.position,
                 kind=q.kind,
-                text=q.text,
-                help_text=q.help_text,
                 required=q.required,
                 comment_below=q.comment_below,
                 service_id=q.service_id,
                 sla_target_id=q.sla_target_id,
                 service_ref=q.service_ref,
                 target_ref=q.target_ref,
+                **_texts(q),
             )
             for q in questions
         ]
@@ -210,7 +219,7 @@ def _copy_content(source: Questionnaire, copy: Questionnaire) -> None:
     question_map = {old.pk: new.pk for old, new in zip(questions, new_questions, strict=True)}
     QuestionOption.objects.bulk_create(
         [
-            QuestionOption(question_id=question_map[o.question_id], position=o.position, label=o.label)
+            QuestionOption(question_id=question_map[o.question_id], position=o.position, **_texts(o))
             for o in QuestionOption.objects.filter(question_id__in=question_map).order_by("position", "pk")
         ]
     )
@@ -228,41 +237,63 @@ def content_problems(content: QuestionnaireContent) -> list[str]:
     return problems
 
 
+def content_warnings(content: QuestionnaireContent) -> list[str]:
+    """What is worth fixing but keeps nothing from being used: texts written in one language
+    only (the contact of the other language reads them untranslated)."""
+    missing = missing_counts(content.texts)
+    warnings = []
+    if missing[EN]:
+        warnings.append(
+            ngettext(
+                "%(count)s text has no English version yet: English-speaking contacts read it in Chinese.",
+                "%(count)s texts have no English version yet: English-speaking contacts read them in Chinese.",
+                missing[EN],
+            )
+            % {"count": missing[EN]}
+        )
+    if missing[ZH_HANS]:
+        warnings.append(
+            ngettext(
+                "%(count)s text has no Chinese version yet: Chinese-speaking contacts read it in English.",
+                "%(count)s texts have no Chinese version yet: Chinese-speaking contacts read them in English.",
+                missing[ZH_HANS],
+            )
+            % {"count": missing[ZH_HANS]}
+        )
+    return warnings
+
+
 def questionnaire_check_ready(
     questionnaire: Questionnaire, *, content: QuestionnaireContent | None = None
 ) -> list[str]:
     """The problems that keep ``questionnaire`` from being used by a campaign (empty: ready):
     no questions at all, or a choice question with fewer than two choices. An empty section
-    is no problem (the customer does not see it). ``content``: already loaded content."""
+    is no problem (the customer does not see it), nor a missing translation (a warning:
+    ``content_warnings``). ``content``: already loaded content."""
     return content_problems(content if content is not None else questionnaire_content(questionnaire))
 
 
 # --- sections ----------------------------------------------------------------------------------
 
 
-def section_create(
-    *, questionnaire: Questionnaire, title: str, description: str = "", actor: User
-) -> QuestionnaireSection:
-    """Add a section at the end of the questionnaire. Raises ``ValidationError`` (in use,
-    invalid title), ``PermissionDenied``."""
+def section_create(*, questionnaire: Questionnaire, actor: User, **texts: str) -> QuestionnaireSection:
+    """Add a section at the end of the questionnaire; ``texts``: ``title`` / ``title_en``,
+    ``description`` / ``description_en``. Raises ``ValidationError`` (in use, no title in
+    either language), ``PermissionDenied``, ``TypeError`` for another field."""
     require(can(actor, "add", QuestionnaireSection))
+    _check_fields(texts, SECTION_FIELDS)
     with transaction.atomic(), set_actor(actor):
         locked = _lock_for_edit(questionnaire.pk)
         last = locked.sections.aggregate(last=Max("position"))["last"]
-        section = QuestionnaireSection(
-            questionnaire=locked,
-            title=title,
-            description=description,
-            position=0 if last is None else last + 1,
-        )
+        section = QuestionnaireSection(questionnaire=locked, position=0 if last is None else last + 1, **texts)
         section.full_clean()
         section.save()
     return section
 
 
 def section_update(*, section: QuestionnaireSection, actor: User, **fields: Any) -> QuestionnaireSection:
-    """Change a section's title or description. Raises ``ValidationError``, ``PermissionDenied``,
-    ``TypeError`` for another field."""
+    """Change a section's title or description (either language). Raises ``ValidationError``,
+    ``PermissionDenied``, ``TypeError`` for another field."""
     require(can(actor, "change", QuestionnaireSection))
     _check_fields(fields, SECTION_FIELDS)
     with transaction.atomic(), set_actor(actor):
@@ -310,9 +341,41 @@ def _swap(rows: list[Any], pk: int, direction: str) -> bool:
 # --- questions ---------------------------------------------------------------------------------
 
 
-def _clean_options(kind: str, labels: Iterable[str] | None) -> list[str]:
-    """The choices' labels, stripped, blanks dropped; per-field errors under ``options``."""
-    cleaned = [label.strip() for label in (labels or ()) if label and label.strip()]
+OptionLabels = tuple[str, str]  # a choice's label in Chinese and in English
+
+
+def option_pairs(options: Iterable[Any] | None) -> list[OptionLabels]:
+    """Choices as ``(Chinese, English)`` pairs, stripped; an item may be a pair, a plain string
+    (a Chinese label) or a mapping with ``label`` / ``label_en``. Choices blank in both
+    languages are dropped."""
+    pairs = []
+    for item in options or ():
+        if isinstance(item, str):
+            zh_hans, en = item, ""
+        elif isinstance(item, Mapping):
+            zh_hans, en = item.get("label", ""), item.get("label_en", "")
+        else:
+            zh_hans, en = item
+        zh_hans, en = (zh_hans or "").strip(), (en or "").strip()
+        if zh_hans or en:
+            pairs.append((zh_hans, en))
+    return pairs
+
+
+def _duplicates(labels: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    duplicates = []
+    for label in labels:
+        key = label.casefold()
+        if key in seen and label not in duplicates:
+            duplicates.append(label)
+        seen.add(key)
+    return duplicates
+
+
+def _clean_options(kind: str, options: Iterable[Any] | None) -> list[OptionLabels]:
+    """The choices as cleaned pairs (``option_pairs``); per-field errors under ``options``."""
+    cleaned = option_pairs(options)
     if kind not in CHOICE_KINDS:
         if cleaned:
             raise ValidationError(
@@ -324,28 +387,25 @@ def _clean_options(kind: str, labels: Iterable[str] | None) -> list[str]:
         errors.append(_("Give at least two choices, one per line."))
     if len(cleaned) > MAX_OPTIONS:
         errors.append(_("Give at most %(max)s choices.") % {"max": MAX_OPTIONS})
-    seen: set[str] = set()
-    duplicates = []
-    for label in cleaned:
-        key = label.casefold()
-        if key in seen and label not in duplicates:
-            duplicates.append(label)
-        seen.add(key)
+    duplicates = [
+        *_duplicates(zh_hans for zh_hans, _en in cleaned if zh_hans),
+        *_duplicates(en for _zh_hans, en in cleaned if en),
+    ]
     if duplicates:
         errors.append(_("Each choice must be different: %(labels)s.") % {"labels": ", ".join(duplicates)})
     longest = QuestionOption._meta.get_field("label").max_length or 200
-    if any(len(label) > longest for label in cleaned):
+    if any(len(label) > longest for pair in cleaned for label in pair):
         errors.append(_("A choice may have at most %(max)s characters.") % {"max": longest})
     if errors:
         raise ValidationError({"options": errors})
     return cleaned
 
 
-def _validate_question(question: Question, options: Iterable[str] | None) -> list[str]:
+def _validate_question(question: Question, options: Iterable[Any] | None) -> list[OptionLabels]:
     """Check the question and its choices together (every field's errors at once); return
     the cleaned labels of the choices."""
     errors: dict[str, list[str]] = {}
-    labels: list[str] = []
+    labels: list[OptionLabels] = []
     if question.kind not in QuestionKind.values:
         errors["kind"] = [_("Choose a question type.")]
     else:
@@ -382,49 +442,63 @@ def _link_problems(question: Question) -> dict[str, list[str]]:
     return problems
 
 
-def _set_options(question: Question, labels: list[str]) -> None:
-    """Replace the question's choices by ``labels`` in that order, keeping the rows (and ids)
-    of labels that did not change."""
+def _set_options(question: Question, pairs: list[OptionLabels]) -> None:
+    """Replace the question's choices by ``pairs`` in that order. A row (and its id) is kept
+    for a choice whose labels did not change, or whose label changed in one language only."""
     existing = list(question.options.order_by("position", "pk"))
-    unused: dict[str, list[QuestionOption]] = {}
-    for option in existing:
-        unused.setdefault(option.label, []).append(option)
-    kept: list[QuestionOption] = []
-    for position, label in enumerate(labels):
-        matches = unused.get(label)
-        if matches:
-            option = matches.pop(0)
-            if option.position != position:
-                option.position = position
-                option.save(update_fields=["position"])
-        else:
-            option = QuestionOption(question=question, position=position, label=label)
+    unused = list(existing)
+    assigned: dict[int, QuestionOption] = {}
+    same_rules = (
+        lambda option, zh_hans, en: (option.label, option.label_en) == (zh_hans, en),
+        lambda option, zh_hans, en: bool(zh_hans) and option.label == zh_hans,
+        lambda option, zh_hans, en: bool(en) and option.label_en == en,
+    )
+    for same in same_rules:
+        for index, (zh_hans, en) in enumerate(pairs):
+            if index in assigned:
+                continue
+            match = next((option for option in unused if same(option, zh_hans, en)), None)
+            if match is not None:
+                unused.remove(match)
+                assigned[index] = match
+    for position, (zh_hans, en) in enumerate(pairs):
+        option = assigned.get(position)
+        if option is None:
+            option = QuestionOption(question=question, position=position, label=zh_hans, label_en=en)
             option.full_clean()
             option.save()
-        kept.append(option)
-    kept_ids = {option.pk for option in kept}
-    for option in existing:
-        if option.pk not in kept_ids:
-            _delete(option)
+            continue
+        changed = {"position": position, "label": zh_hans, "label_en": en}
+        changed = {name: value for name, value in changed.items() if getattr(option, name) != value}
+        if changed:
+            for name, value in changed.items():
+                setattr(option, name, value)
+            option.save(update_fields=list(changed))
+    for option in unused:
+        _delete(option)
 
 
 def question_create(
     *,
     section: QuestionnaireSection,
     kind: str,
-    text: str,
+    text: str = "",
+    text_en: str = "",
     help_text: str = "",
+    help_text_en: str = "",
     required: bool = True,
     comment_below: int | None = None,
     service: Any = None,
     sla_target: Any = None,
     service_ref: str = "",
     target_ref: str = "",
-    options: Sequence[str] = (),
+    options: Sequence[Any] = (),
     actor: User,
 ) -> Question:
     """Add a question at the end of ``section``, with its choices (single / multiple choice:
-    two to thirty different labels). ``comment_below`` only for ratings.
+    two to thirty different labels, as ``(Chinese, English)`` pairs or Chinese strings).
+    ``text`` / ``text_en``: the question in Chinese and in English (one at least);
+    ``comment_below`` only for ratings.
 
     Raises ``ValidationError`` (in use, invalid fields), ``PermissionDenied`` without
     ``add_question``.
@@ -439,7 +513,9 @@ def question_create(
             position=0 if last is None else last + 1,
             kind=kind,
             text=text,
+            text_en=text_en,
             help_text=help_text,
+            help_text_en=help_text_en,
             required=required,
             comment_below=comment_below,
             service=service,
@@ -454,8 +530,8 @@ def question_create(
 
 
 def question_update(*, question: Question, actor: User, **fields: Any) -> Question:
-    """Change a question; ``options`` (a list of labels, when given) replaces its choices,
-    keeping the rows of unchanged labels. Changing the type to one without choices needs
+    """Change a question; ``options`` (choices as for ``question_create``, when given) replaces
+    its choices, keeping the rows of unchanged labels. Changing the type to one without choices needs
     ``options=[]``.
 
     Raises ``ValidationError`` (in use, invalid fields), ``PermissionDenied``, ``TypeError``
@@ -469,7 +545,7 @@ def question_update(*, question: Question, actor: User, **fields: Any) -> Questi
         for name, value in fields.items():
             setattr(question, name, value)
         if options is None:
-            options = list(question.options.order_by("position", "pk").values_list("label", flat=True))
+            options = list(question.options.order_by("position", "pk").values_list("label", "label_en"))
         labels = _validate_question(question, options)
         question.save()
         _set_options(question, labels)

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -105,7 +105,7 @@ def questionnaire_families(user: Any, search: str = "") -> QuerySet[Questionnair
         .order_by("-created_at", "-pk")
     )
     if search:
-        queryset = queryset.filter(title__icontains=search)
+        queryset = queryset.filter(Q(title__icontains=search) | Q(title_en__icontains=search))
     return queryset
 
 
@@ -200,7 +200,8 @@ def _campaign_rows(request: HttpRequest, questionnaire: Questionnaire) -> list[d
 def questionnaire_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The builder: sections and questions in order with their edit controls (a version not
     in use), or the banner of a version in use with "make a new version"; other versions of
-    the family; what keeps the questionnaire from being used."""
+    the family; what keeps the questionnaire from being used; every text in the viewer's
+    language with the missing translations flagged (and counted: a warning, not a problem)."""
     _require(request, "view")
     questionnaire = get_object_or_404(
         Questionnaire.objects.visible_to(request.user).select_related("created_by"), pk=pk
@@ -208,7 +209,7 @@ def questionnaire_detail(request: HttpRequest, pk: int) -> HttpResponse:
     content = questionnaire_content(questionnaire)
     versions = list(
         Questionnaire.objects.filter(family=questionnaire.family)
-        .only("pk", "version", "title", "locked_at", "family")
+        .only("pk", "version", "title", "title_en", "locked_at", "family")
         .order_by("-version")
     )
     newer_draft = next((v for v in versions if v.version > questionnaire.version and v.locked_at is None), None)
@@ -220,6 +221,7 @@ def questionnaire_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": versions,
         "newer_draft": newer_draft,
         "problems": services.content_problems(content),
+        "warnings": services.content_warnings(content),
         "campaigns": _campaign_rows(request, questionnaire),
         "locked": locked,
         "can_edit": not locked and can(user, "change", Questionnaire),

@@ -208,7 +208,9 @@ def test_retrieve_nests_sections_questions_and_choices_in_order(api_client):
         "position": 0,
         "kind": "rating",
         "text": "Overall",
+        "text_en": "",
         "help_text": "",
+        "help_text_en": "",
         "required": True,
         "comment_below": 3,
         "service": None,
@@ -342,7 +344,9 @@ def test_sections_are_added_renamed_and_deleted(api_client):
         "id": first.json()["id"],
         "position": 0,
         "title": "Service",
+        "title_en": "",
         "description": "About our service",
+        "description_en": "",
         "questions": [],
     }
     assert second.json()["position"] == 1
