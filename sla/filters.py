@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from itsm.core import pickers as core_pickers
 from itsm.core.filters import YesNoFilter
-from itsm.core.models import Organisation
+from itsm.core.pickers import PickerFilter
 
+from . import pickers
 from .choices import AgreementKind, AgreementStatus, Metric, Priority, ServiceStatus, TargetUnit
 from .models import Agreement, Service, ServiceLevelTarget
 from .selectors import EXPIRING_WITHIN_DAYS
@@ -45,12 +47,8 @@ class AgreementFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search number, title or counterparty"))
     kind = django_filters.ChoiceFilter(choices=AgreementKind.choices, label=_("Kind"))
     status = django_filters.MultipleChoiceFilter(choices=AgreementStatus.choices, label=_("Status"))
-    counterparty = django_filters.ModelChoiceFilter(
-        queryset=Organisation.objects.order_by("name"), label=_("Counterparty")
-    )
-    service = django_filters.ModelChoiceFilter(
-        field_name="services", queryset=Service.objects.order_by("code"), label=_("Service")
-    )
+    counterparty = PickerFilter(core_pickers.organisations, label=_("Counterparty"))
+    service = PickerFilter(pickers.services, field_name="services", label=_("Service"))
     expiring = YesNoFilter(method="filter_expiring", label=_("Ends within 60 days"))
     review_overdue = YesNoFilter(method="filter_review_overdue", label=_("Review overdue"))
 
@@ -89,7 +87,7 @@ class AgreementFilter(django_filters.FilterSet):
 class TargetFilter(django_filters.FilterSet):
     """Targets by agreement, kind of agreement, metric, priority and unit."""
 
-    agreement = django_filters.ModelChoiceFilter(queryset=Agreement.objects.all(), label=_("Agreement"))
+    agreement = PickerFilter(pickers.agreements, label=_("Agreement"))
     kind = django_filters.ChoiceFilter(field_name="agreement__kind", choices=AgreementKind.choices, label=_("Kind"))
     metric = django_filters.ChoiceFilter(choices=Metric.choices, label=_("Metric"))
     priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))

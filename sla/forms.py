@@ -10,9 +10,12 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers as core_pickers
 from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
 from itsm.core.models import Calendar, Organisation, User
+from itsm.core.pickers import use_picker
 
+from . import pickers
 from .choices import ServiceStatus
 from .models import AGREEMENT_SECTIONS, Agreement, Service, ServiceLevelTarget
 from .services.agreements import SIGNED_DOCUMENT_TYPES, VERSION_FIELDS
@@ -31,8 +34,18 @@ def _choices(form: forms.BaseForm, name: str) -> Any:
     return form.fields[name]
 
 
+ACTIVE = {"active": "1"}
+CURRENT_SERVICES = {"current": "1"}
+
+
 def _users():
     return User.objects.filter(is_active=True).order_by("username")
+
+
+def _owner_picker(form: forms.BaseForm) -> None:
+    field = _choices(form, "owner")
+    field.queryset = _users()
+    use_picker(field, core_pickers.users, ACTIVE)
 
 
 def _calendar_field(**kwargs: Any) -> forms.ModelChoiceField:
@@ -44,19 +57,11 @@ def _calendar_field(**kwargs: Any) -> forms.ModelChoiceField:
     )
 
 
-class CounterpartyField(forms.ModelChoiceField):
-    """Organisations labelled with their kind: an SLA needs a customer, an OLA an internal team,
-    a UC a supplier."""
-
-    def label_from_instance(self, obj: Organisation) -> str:
-        return f"{obj.name} ({obj.get_kind_display()})"
-
-
-class ServiceChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Service) -> str:
-        if obj.status == ServiceStatus.RETIRED:
-            return f"{obj.code} · {obj.name} ({obj.get_status_display()})"
-        return f"{obj.code} · {obj.name}"
+def _services_field(label: Any) -> forms.ModelMultipleChoiceField:
+    """Services covered: a type-ahead of the services not retired (the agreement's own kept)."""
+    field = forms.ModelMultipleChoiceField(queryset=Service.objects.none(), required=False, label=label)
+    use_picker(field, pickers.services, CURRENT_SERVICES)
+    return field
 
 
 # --- catalogue --------------------------------------------------------------------------------
@@ -82,7 +87,7 @@ class ServiceForm(BootstrapFormMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "owner").queryset = _users()
+        _owner_picker(self)
         self.fields["calendar"] = _calendar_field(
             label=_("Service hours"), help_text=Service._meta.get_field("calendar").help_text
         )
@@ -131,17 +136,11 @@ class TransitionForm(BootstrapFormMixin, forms.Form):
 class AgreementForm(BootstrapFormMixin, forms.ModelForm):
     """A draft's (or negotiated agreement's) content; ``kind`` only when creating."""
 
-    services = ServiceChoiceField(
-        queryset=Service.objects.none(),
-        required=False,
-        label=_("Services covered"),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-    )
+    services = _services_field(_("Services covered"))
 
     class Meta:
         model = Agreement
         fields = ["kind", "title", "counterparty", "services", "valid_from", "valid_to", "owner", *SECTION_NAMES]
-        field_classes = {"counterparty": CounterpartyField}
         widgets = {
             "valid_from": forms.DateInput(attrs=DATE, format="%Y-%m-%d"),
             "valid_to": forms.DateInput(attrs=DATE, format="%Y-%m-%d"),
@@ -153,9 +152,12 @@ class AgreementForm(BootstrapFormMixin, forms.ModelForm):
         creating = self.instance.pk is None
         if not creating:
             del self.fields["kind"]
-        _choices(self, "counterparty").queryset = Organisation.objects.filter(is_active=True).order_by("kind", "name")
-        self.fields["counterparty"].help_text = _("SLA: a customer; OLA: an internal team; UC: a supplier.")
-        _choices(self, "owner").queryset = _users()
+        counterparty = _choices(self, "counterparty")
+        counterparty.queryset = Organisation.objects.filter(is_active=True).order_by("kind", "name")
+        counterparty.help_text = _("SLA: a customer; OLA: an internal team; UC: a supplier.")
+        # Without a kind, the picker labels each organisation with its kind.
+        use_picker(counterparty, core_pickers.organisations, ACTIVE)
+        _owner_picker(self)
         _choices(self, "services").queryset = _service_choices(None if creating else self.instance)
         for name in SECTION_NAMES:
             self.fields[name].help_text = MARKDOWN_HELP
@@ -196,12 +198,7 @@ class AgreementChangeForm(BootstrapFormMixin, forms.ModelForm):
         label=_("Reason for the change"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
     )
     rfc_ref = forms.CharField(label=_("RFC reference"), max_length=60)
-    services = ServiceChoiceField(
-        queryset=Service.objects.none(),
-        required=False,
-        label=_("Services covered"),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-    )
+    services = _services_field(_("Services covered"))
     file = forms.FileField(
         label=_("New signed document"),
         required=False,

@@ -16,10 +16,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.forms import BootstrapFormMixin
+from itsm.core.pickers import PickerField
 from itsm.core.uploads import validate_upload
 
+from . import pickers
 from .choices import AgreementKind, AgreementStatus, TargetUnit
-from .models import Agreement, ServiceLevelTarget
+from .models import ServiceLevelTarget
 from .underpinning import CHECKED_STATUSES, LIVE_STATUSES, UnderpinningStatus, target_label
 
 MONTH_FORMATS = ["%Y-%m", "%Y/%m", "%Y-%m-%d"]
@@ -40,22 +42,10 @@ class MonthField(forms.DateField):
         return day.replace(day=1) if day else None
 
 
-class TargetChoiceField(forms.ModelChoiceField):
-    """A target shown with its agreement: "SLA-2026-011 · P1 Resolution time 2 h"."""
-
-    def label_from_instance(self, obj: ServiceLevelTarget) -> str:
-        return f"{obj.agreement.number} · {target_label(obj)}"
-
-
 class TargetMultipleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: ServiceLevelTarget) -> str:
         calendar = obj.calendar.name if obj.calendar_id and obj.calendar else _("24×7")
         return f"{obj.agreement.number} · {target_label(obj)} ({calendar})"
-
-
-class AgreementChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Agreement) -> str:
-        return f"{obj.number} {obj.title}"
 
 
 def measurable_targets() -> QuerySet[ServiceLevelTarget]:
@@ -70,7 +60,7 @@ def measurable_targets() -> QuerySet[ServiceLevelTarget]:
 class MeasurementForm(BootstrapFormMixin, forms.Form):
     """One month's actual of one target (in the target's unit)."""
 
-    target = TargetChoiceField(label=_("target"), queryset=ServiceLevelTarget.objects.none())
+    target = PickerField(pickers.targets, {"measurable": "1"}, label=_("target"))
     period = MonthField(label=_("month"))
     actual = forms.DecimalField(
         label=_("actual"),
@@ -84,7 +74,7 @@ class MeasurementForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        cast(TargetChoiceField, self.fields["target"]).queryset = measurable_targets()
+        cast(PickerField, self.fields["target"]).queryset = measurable_targets()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -112,15 +102,13 @@ class MeasurementImportForm(BootstrapFormMixin, forms.Form):
 
 
 class MeasurementFilterForm(BootstrapFormMixin, forms.Form):
-    agreement = AgreementChoiceField(
-        label=_("agreement"), queryset=Agreement.objects.order_by("number"), required=False
-    )
+    agreement = PickerField(pickers.agreements, label=_("agreement"), required=False)
     month = MonthField(label=_("month"), required=False)
     breaches = forms.BooleanField(label=_("breaches only"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        cast(AgreementChoiceField, self.fields["agreement"]).empty_label = _("All agreements")
+        cast(PickerField, self.fields["agreement"]).empty_label = _("All agreements")
 
 
 class UnderpinningFilterForm(BootstrapFormMixin, forms.Form):
@@ -129,7 +117,12 @@ class UnderpinningFilterForm(BootstrapFormMixin, forms.Form):
     PROBLEMS = "problems"
     ALL = "all"
 
-    agreement = AgreementChoiceField(label=_("SLA"), queryset=Agreement.objects.none(), required=False)
+    agreement = PickerField(
+        pickers.agreements,
+        {"kind": AgreementKind.SLA.value, "status": ",".join(sorted(CHECKED_STATUSES))},
+        label=_("SLA"),
+        required=False,
+    )
     status = forms.ChoiceField(
         label=_("status"),
         required=False,
@@ -144,11 +137,7 @@ class UnderpinningFilterForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        field = cast(AgreementChoiceField, self.fields["agreement"])
-        field.queryset = Agreement.objects.filter(kind=AgreementKind.SLA, status__in=CHECKED_STATUSES).order_by(
-            "number"
-        )
-        field.empty_label = _("All SLAs")
+        cast(PickerField, self.fields["agreement"]).empty_label = _("All SLAs")
 
     def statuses(self) -> set[str]:
         wanted = (self.cleaned_data.get("status") if self.is_bound and self.is_valid() else "") or self.PROBLEMS

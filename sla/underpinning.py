@@ -261,6 +261,9 @@ def format_target_value(target: ServiceLevelTarget) -> str:
         return _("%(value)s h") % {"value": number}
     if target.unit == TargetUnit.WORKING_DAYS:
         count = int(target.value) if target.value == target.value.to_integral_value() else 2
+        if _clock(target).always_open:
+            # On a 24×7 clock every day is a working day of 24 h: say so, not "working days".
+            return ngettext("%(value)s day (24 h)", "%(value)s days (24 h each)", count) % {"value": number}
         return ngettext("%(value)s working day", "%(value)s working days", count) % {"value": number}
     return _("%(value)s %%") % {"value": number}
 

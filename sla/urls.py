@@ -1,5 +1,6 @@
 """Service catalogue and agreement pages; each area declares its own ``urlpatterns``."""
 
+from . import pickers
 from .views import agreements, catalogue, measurements, reports, reviews, underpinning
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     *measurements.urlpatterns,
     *reports.urlpatterns,
     *reviews.urlpatterns,
+    *pickers.urlpatterns,
 ]

@@ -9,11 +9,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
 from itsm.core.filters import YesNoFilter
-from itsm.core.models import Organisation, User
+from itsm.core.models import Organisation
+from itsm.core.pickers import PickerFilter, PickerSelect
 
 from .choices import CampaignKind, CampaignStatus, InvitationStatus
 from .models import Campaign, Invitation, Questionnaire
+from .pickers import campaign_organisations
 
 
 def _start_of_day(day: date) -> datetime:
@@ -27,7 +30,7 @@ class CampaignFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search title"))
     status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices, label=_("Status"))
     kind = django_filters.ChoiceFilter(choices=CampaignKind.choices, label=_("Kind"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.order_by("username"), label=_("Owner"))
+    owner = PickerFilter(pickers.users, label=_("Owner"))
     questionnaire = django_filters.ModelChoiceFilter(
         queryset=Questionnaire.objects.order_by("title", "-version"), label=_("Questionnaire")
     )
@@ -52,24 +55,32 @@ class CampaignFilter(django_filters.FilterSet):
 class InvitationFilter(django_filters.FilterSet):
     """One campaign's invitations by status, organisation, unsubscribed, and contact name or email.
 
-    Pass ``organisations`` (a queryset) to offer only the organisations the campaign invited.
+    Pass ``organisations`` (a queryset) to accept only the organisations the campaign invited,
+    and ``campaign`` to have the organisation picker offer only those.
     """
 
     q = django_filters.CharFilter(method="search", label=_("Search contact"))
     status = django_filters.ChoiceFilter(choices=InvitationStatus.choices, label=_("Status"))
-    organisation = django_filters.ModelChoiceFilter(
-        queryset=Organisation.objects.order_by("name"), label=_("Organisation")
-    )
+    organisation = PickerFilter(pickers.organisations, label=_("Organisation"))
     unsubscribed = YesNoFilter(method="filter_unsubscribed", label=_("Unsubscribed"))
 
     class Meta:
         model = Invitation
         fields = ["q", "status", "organisation", "unsubscribed"]
 
-    def __init__(self, *args, organisations: QuerySet[Organisation] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        organisations: QuerySet[Organisation] | None = None,
+        campaign: Campaign | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        organisation = self.filters["organisation"]
         if organisations is not None:
-            self.filters["organisation"].queryset = organisations
+            organisation.queryset = organisations
+        if campaign is not None:
+            organisation.extra["widget"] = PickerSelect(campaign_organisations, {"campaign": campaign.pk})
 
     def search(self, queryset: QuerySet[Invitation], name: str, value: str) -> QuerySet[Invitation]:
         value = value.strip()

@@ -15,9 +15,11 @@ from django.db.models import Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
 from itsm.core.choices import OrganisationKind
 from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
 from itsm.core.models import Department, Organisation, User
+from itsm.core.pickers import PickerField, PickerMultipleField, scope_pickers, use_picker
 
 from .choices import AudienceMode
 from .models import Campaign, Questionnaire
@@ -26,6 +28,10 @@ from .workflow import Transition
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_REMINDERS = 5
+# What the pickers offer: active customer organisations and their departments, active staff.
+CUSTOMERS = {"kind": OrganisationKind.CUSTOMER.value, "active": "1"}
+CUSTOMER_DEPARTMENTS = {"kind": OrganisationKind.CUSTOMER.value}
+ACTIVE_USERS = {"active": "1"}
 
 
 def _label(name: str) -> Any:
@@ -41,16 +47,6 @@ def _close_field() -> forms.DateTimeField:
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
         error_messages={"invalid": _("Enter a date and time, e.g. 2026-11-30 18:00.")},
     )
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return str(obj)
-
-
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return str(obj)
 
 
 def active_users(keep: Any = ()) -> QuerySet[User]:
@@ -148,8 +144,6 @@ class CampaignForm(BootstrapFormMixin, forms.ModelForm):
             "method": forms.Textarea(attrs={"rows": 2}),
             "schedule": forms.Textarea(attrs={"rows": 2}),
             "audience_mode": forms.RadioSelect,
-            "organisations": forms.SelectMultiple(attrs={"size": 8}),
-            "stakeholders": forms.SelectMultiple(attrs={"size": 6}),
         }
         help_texts = {
             "organisations": _(
@@ -178,13 +172,16 @@ class CampaignForm(BootstrapFormMixin, forms.ModelForm):
         assert isinstance(organisations, forms.ModelMultipleChoiceField)  # noqa: S101
         organisations.queryset = customer_organisations(chosen_organisations)
         organisations.required = False
-        self.fields["stakeholders"] = UserMultipleChoiceField(
-            label=_label("stakeholders"),
+        use_picker(organisations, pickers.organisations, CUSTOMERS)
+        self.fields["stakeholders"] = PickerMultipleField(
+            pickers.users,
+            ACTIVE_USERS,
             queryset=active_users(chosen_stakeholders),
+            label=_label("stakeholders"),
             required=False,
-            widget=forms.SelectMultiple(attrs={"size": 6}),
             help_text=self.fields["stakeholders"].help_text,
         )
+        scope_pickers(self, user)
         mode = self.fields["audience_mode"]
         assert isinstance(mode, forms.ChoiceField)  # noqa: S101
         mode.choices = list(AudienceMode.choices)  # no empty choice: the field has a default
@@ -216,7 +213,13 @@ class CampaignForm(BootstrapFormMixin, forms.ModelForm):
 class DepartmentShareForm(forms.Form):
     """One department's own sample share (overrides the campaign's sample %)."""
 
-    department = forms.TypedChoiceField(label=_("Department"), coerce=int, required=False, empty_value=None)
+    department = PickerField(
+        pickers.departments,
+        CUSTOMER_DEPARTMENTS,
+        label=_("Department"),
+        required=False,
+        empty_label=_("— no department —"),
+    )
     percent = forms.IntegerField(
         label=_("Share %"),
         min_value=0,
@@ -229,11 +232,8 @@ class DepartmentShareForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, department_choices: list, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["department"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101
-        field.choices = [("", _("— no department —")), *department_choices]
         bootstrap_widgets(self)
 
     def clean(self) -> dict[str, Any]:
@@ -249,27 +249,30 @@ class DepartmentShareForm(forms.Form):
 class BaseDepartmentShareFormSet(forms.BaseFormSet):
     """Rows of department + share; a row without a department is ignored.
 
-    The departments offered are loaded once (grouped by customer organisation), not once per
-    row. ``check_against(organisations, mode)`` says a department whose organisation is not
+    Each row's department is a type-ahead picker; the chosen departments of all rows are
+    looked up in one query when the rows are drawn, not once per row.
+    ``check_against(organisations, mode)`` says a department whose organisation is not
     surveyed, and the same department twice.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        departments = list(
-            Department.objects.filter(organisation__kind=OrganisationKind.CUSTOMER)
-            .select_related("organisation")
-            .order_by("organisation__name", "name", "pk")
-        )
-        self.department_organisation = {d.pk: d.organisation for d in departments}
-        grouped: dict[str, list[tuple[int, str]]] = {}
-        for department in departments:
-            grouped.setdefault(department.organisation.name, []).append((department.pk, department.name))
-        self.department_choices = list(grouped.items())
+        self._chosen: dict[str, Department] | None = None
         kwargs.setdefault("prefix", "shares")
         super().__init__(*args, **kwargs)
 
-    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {**super().get_form_kwargs(index), "department_choices": self.department_choices}
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
+        form.fields["department"].widget.offered = lambda: self._chosen_department(form)  # type: ignore[attr-defined]
+        return form
+
+    def _chosen_department(self, form: forms.Form) -> list[Department]:
+        if self._chosen is None:
+            values = {str(row["department"].value() or "") for row in self.forms}
+            pks = [int(value) for value in values if value.isdigit()]
+            queryset = pickers.departments.queryset(CUSTOMER_DEPARTMENTS).filter(pk__in=pks)
+            self._chosen = {str(department.pk): department for department in queryset}
+        department = self._chosen.get(str(form["department"].value() or ""))
+        return [department] if department is not None else []
 
     def clean(self) -> None:
         seen: set[int] = set()
@@ -277,9 +280,9 @@ class BaseDepartmentShareFormSet(forms.BaseFormSet):
             department = form.cleaned_data.get("department") if hasattr(form, "cleaned_data") else None
             if department is None:
                 continue
-            if department in seen:
+            if department.pk in seen:
                 form.add_error("department", _("This department has a share already (in another row)."))
-            seen.add(department)
+            seen.add(department.pk)
 
     def check_against(self, organisations: list[Organisation], mode: str) -> bool:
         """Add an error to each row whose department's organisation is not surveyed; True if none."""
@@ -287,7 +290,7 @@ class BaseDepartmentShareFormSet(forms.BaseFormSet):
         ok = True
         for form in self.forms:
             department = form.cleaned_data.get("department") if hasattr(form, "cleaned_data") else None
-            organisation = self.department_organisation.get(department) if department is not None else None
+            organisation = department.organisation if department is not None else None
             if organisation is None:
                 continue
             surveyed = organisation.is_key_customer if mode == AudienceMode.KEY_CUSTOMERS else organisation.pk in chosen
@@ -305,7 +308,7 @@ class BaseDepartmentShareFormSet(forms.BaseFormSet):
         for form in self.forms:
             data = getattr(form, "cleaned_data", {})
             if data.get("department") is not None and data.get("percent") is not None:
-                shares[data["department"]] = data["percent"]
+                shares[data["department"].pk] = data["percent"]
         return shares
 
 
@@ -326,11 +329,12 @@ def share_initial(campaign: Campaign) -> list[dict[str, Any]]:
 class StakeholdersForm(BootstrapFormMixin, forms.Form):
     """Who receives the results; changeable until they are published."""
 
-    stakeholders = UserMultipleChoiceField(
-        label=_label("stakeholders"),
+    stakeholders = PickerMultipleField(
+        pickers.users,
+        ACTIVE_USERS,
         queryset=User.objects.none(),
+        label=_label("stakeholders"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("They receive the results when they are published."),
     )
 

@@ -11,16 +11,12 @@ from typing import cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
 from itsm.core.forms import BootstrapFormMixin
-from itsm.core.models import User
+from itsm.core.pickers import PickerField
 
 from .choices import ImprovementPriority, ImprovementStatus, QuestionKind
 from .models import Campaign, Question
-
-
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
 
 
 class QuestionChoiceField(forms.ModelChoiceField):
@@ -60,9 +56,7 @@ class ImprovementItemForm(BootstrapFormMixin, forms.Form):
         label=_("priority"), choices=ImprovementPriority.choices, initial=ImprovementPriority.MEDIUM
     )
     question = QuestionChoiceField(label=_("source question"), queryset=Question.objects.none(), required=False)
-    owner = StaffChoiceField(
-        label=_("owner"), queryset=User.objects.filter(is_active=True).order_by("username"), required=False
-    )
+    owner = PickerField(pickers.users, {"active": "1"}, label=_("owner"), required=False)
 
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)

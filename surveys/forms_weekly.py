@@ -5,32 +5,24 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core import pickers
 from itsm.core.forms import BootstrapFormMixin
-from itsm.core.models import Department, User
+from itsm.core.models import User
+from itsm.core.pickers import PickerField
 
 from .choices import WeeklyItemKind
 
-
-def staff_users():
-    """Who may record a visit or own an item: active staff accounts."""
-    return User.objects.filter(is_active=True).order_by("username")
-
-
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+ACTIVE_STAFF = {"active": "1"}  # who may record a visit or own an item: active staff accounts
 
 
 class WeeklyReportCreateForm(BootstrapFormMixin, forms.Form):
-    department = forms.ModelChoiceField(
-        label=_("department"), queryset=Department.objects.select_related("organisation")
-    )
+    department = PickerField(pickers.departments, label=_("department"))
     week_start = forms.DateField(
         label=_("week of"),
         help_text=_("The Monday of the week visited."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    recorder = StaffChoiceField(label=_("recorder"), queryset=staff_users())
+    recorder = PickerField(pickers.users, ACTIVE_STAFF, label=_("recorder"))
     recorded_at = forms.DateTimeField(
         label=_("recorded at"),
         required=False,
@@ -41,15 +33,21 @@ class WeeklyReportCreateForm(BootstrapFormMixin, forms.Form):
 class WeeklyItemForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=WeeklyItemKind.choices)
     text = forms.CharField(label=_("matter"), widget=forms.Textarea(attrs={"rows": 2}))
-    owner = StaffChoiceField(label=_("owner"), queryset=staff_users(), required=False)
+    owner = PickerField(pickers.users, ACTIVE_STAFF, label=_("owner"), required=False)
     resolved = forms.BooleanField(label=_("resolved"), required=False)
     user_confirmed = forms.BooleanField(label=_("confirmed by the user"), required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An item's owner handed in as a row (loaded with the items) is drawn without a query
+        # of its own: one form per item stays one query per page.
+        owner = self.initial.get("owner")
+        if isinstance(owner, User):
+            self.fields["owner"].widget.offered = [owner]  # type: ignore[attr-defined]
+
 
 class WeeklyReportFilterForm(BootstrapFormMixin, forms.Form):
-    department = forms.ModelChoiceField(
-        label=_("department"), queryset=Department.objects.select_related("organisation"), required=False
-    )
+    department = PickerField(pickers.departments, label=_("department"), required=False)
     week = forms.DateField(
         label=_("week of"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )

@@ -323,6 +323,8 @@ def _numeric_result(result: QuestionResult, counts: dict[int, int]) -> None:
     total = sum(n for value, n in counts.items() if value in values)
     result.count = total
     buckets = []
+    # One answer per respondent: the shares add up to exactly 100 (largest remainder).
+    parts = dict(zip(values, charts.shares([counts.get(v, 0) for v in values], digits=1), strict=True))
     for value in values:
         n = counts.get(value, 0)
         if kind == QuestionKind.YES_NO:
@@ -336,7 +338,7 @@ def _numeric_result(result: QuestionResult, counts: dict[int, int]) -> None:
                 "promoter" if value >= NPS_PROMOTER_MIN else "detractor" if value <= NPS_DETRACTOR_MAX else "passive"
             )
             colour = charts.NPS_COLOURS[group]
-        buckets.append(Bucket(key=value, label=label, count=n, percent=percent(n, total), colour=colour))
+        buckets.append(Bucket(key=value, label=label, count=n, percent=parts[value] if total else None, colour=colour))
     result.distribution = buckets
     if kind in (QuestionKind.RATING, QuestionKind.NPS) and total:
         result.average = _round(Decimal(sum(value * counts.get(value, 0) for value in values)) / total)

@@ -1,5 +1,6 @@
 """Satisfaction pages; each area declares its own ``urlpatterns``."""
 
+from . import pickers
 from .views import callbacks, campaigns, public, questionnaires, results, weekly
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     *campaigns.urlpatterns,
     *results.urlpatterns,
     *public.urlpatterns,
+    *pickers.urlpatterns,
 ]

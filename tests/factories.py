@@ -1,9 +1,10 @@
 """factory_boy factories for the core records. Apps add theirs in tests/<app>/factories.py."""
 
 import factory
+from django.utils import timezone
 
 from itsm.core.choices import Language, OrganisationKind
-from itsm.core.models import Calendar, CalendarOverride, Contact, Department, Organisation, User
+from itsm.core.models import Calendar, CalendarOverride, Contact, Department, Notification, Organisation, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -65,3 +66,20 @@ class CalendarOverrideFactory(factory.django.DjangoModelFactory):
     calendar = factory.SubFactory(CalendarFactory)
     is_working_day = False
     reason = "company day off"
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """A recorded mail, due now and pending unless told otherwise (written directly: the
+    queue's own behaviour is tested through ``notification_queue``)."""
+
+    class Meta:
+        model = Notification
+
+    key = factory.Sequence(lambda n: f"test:{n}")
+    recipient_email = factory.Sequence(lambda n: f"person{n}@customer.example")
+    recipient_name = factory.Faker("name")
+    language = Language.ZH_HANS
+    template = "core/email/test_message"
+    subject = factory.Sequence(lambda n: f"测试邮件 {n}")
+    body_text = "您好，这是一封测试邮件。"
+    send_after = factory.LazyFunction(timezone.now)

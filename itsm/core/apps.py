@@ -10,7 +10,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import audit, periodic  # noqa: F401  (registrations)
+        from . import panels, periodic  # noqa: F401  (register the home panels and periodic checks)
+        from .audit import register_core_models
         from .roles import sync_role_permissions_handler
+
+        register_core_models()
 
         post_migrate.connect(sync_role_permissions_handler, dispatch_uid="core.sync_roles")

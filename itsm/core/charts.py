@@ -108,8 +108,21 @@ def _num(value: float, decimals: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _percent(part: float, whole: float) -> str:
-    return _num(100 * part / whole, 0) if whole else "0"
+def shares(values: Sequence[float], digits: int = 0) -> list[float]:
+    """The percentage of each of ``values`` in their total, rounded to ``digits`` so that the
+    parts add up to exactly 100 (largest remainder: the units lost to rounding go to the
+    parts that lost most). All zeros (or nothing) → zeros."""
+    total = sum(max(0.0, float(v)) for v in values)
+    if total <= 0:
+        return [0.0 for _ in values]
+    scale = 10**digits
+    exact = [max(0.0, float(v)) * 100 * scale / total for v in values]
+    floors = [math.floor(x) for x in exact]
+    left = round(100 * scale) - sum(floors)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (exact[i] - floors[i], exact[i]), reverse=True)
+    for i in by_remainder[:left]:
+        floors[i] += 1
+    return [f / scale for f in floors]
 
 
 def _char_width(ch: str) -> float:
@@ -285,13 +298,15 @@ def stacked_bar(
     if not items or total <= 0:
         return no_data_chart(title, width=width)
     fills = [_colour(item.colour, colours[i % len(colours)]) for i, item in enumerate(items)]
+    # Whole percentages that add up to 100 (13 + 33 + 55 would read as 101 %).
+    percents = [_num(share, 0) for share in shares(values)]
     body = []
     x = 0.0
-    for item, value, fill in zip(items, values, fills, strict=True):
+    for item, value, fill, percent in zip(items, values, fills, percents, strict=True):
         if value <= 0:
             continue
         part = width * value / total
-        share = f"{_percent(value, total)} %"
+        share = f"{percent} %"
         segment = [
             f"<g><title>{escape(item.label)}: {_num(value)} ({share})</title>",
             f'<rect x="{_num(x)}" y="0" width="{_num(part)}" height="{STACK_HEIGHT}" fill="{fill}"/>',
@@ -306,8 +321,8 @@ def stacked_bar(
     height = float(STACK_HEIGHT)
     if legend:
         cursor_x, row = 0.0, 0
-        for item, value, fill in zip(items, values, fills, strict=True):
-            text = f"{item.label}: {_num(value)} ({_percent(value, total)} %)"
+        for item, value, fill, percent in zip(items, values, fills, percents, strict=True):
+            text = f"{item.label}: {_num(value)} ({percent} %)"
             entry = SWATCH + PAD + min(text_width(text), width - SWATCH - PAD) + 3 * PAD
             if cursor_x > 0 and cursor_x + entry > width:
                 cursor_x, row = 0.0, row + 1
@@ -324,7 +339,8 @@ def stacked_bar(
             cursor_x += entry
         height = STACK_HEIGHT + PAD + (row + 1) * LEGEND_ROW
     desc = "; ".join(
-        f"{item.label}: {_num(value)} ({_percent(value, total)} %)" for item, value in zip(items, values, strict=True)
+        f"{item.label}: {_num(value)} ({percent} %)"
+        for item, value, percent in zip(items, values, percents, strict=True)
     )
     return _svg(width, height, title, desc, body)
 

@@ -3,7 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import pickers
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation
+from .pickers import use_picker
 
 
 def bootstrap_widgets(form: forms.BaseForm) -> forms.BaseForm:
@@ -38,7 +40,11 @@ class OrganisationForm(BootstrapFormMixin, forms.ModelForm):
 class DepartmentForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = Department
-        fields = ["organisation", "name"]
+        fields = ["organisation", "name", "weekly_visits"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_picker(self.fields["organisation"], pickers.organisations)
 
 
 class ContactForm(BootstrapFormMixin, forms.ModelForm):
@@ -61,6 +67,11 @@ class ContactForm(BootstrapFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = Organisation.objects.filter(is_active=True)
         self.fields["department"].queryset = Department.objects.select_related("organisation")
+        # Type-ahead pickers; the department one searches within the organisation chosen.
+        use_picker(self.fields["organisation"], pickers.organisations, {"active": "1"})
+        use_picker(
+            self.fields["department"], pickers.departments, depends={"organisation": self["organisation"].auto_id}
+        )
 
     def clean(self):
         cleaned = super().clean()

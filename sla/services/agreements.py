@@ -32,7 +32,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from itsm.core.models import Organisation, User
 from itsm.core.permissions import can
@@ -115,11 +115,13 @@ def _check_fields(fields: dict[str, Any], allowed: Iterable[str]) -> dict[str, A
 
 
 _COUNTERPARTY_MESSAGES = {
-    AgreementKind.SLA: _lazy("An SLA is agreed with a customer; %(name)s is not a customer (it is: %(actual)s)."),
-    AgreementKind.OLA: _lazy(
+    AgreementKind.SLA: gettext_lazy(
+        "An SLA is agreed with a customer; %(name)s is not a customer (it is: %(actual)s)."
+    ),
+    AgreementKind.OLA: gettext_lazy(
         "An OLA is agreed with an internal team; %(name)s is not an internal team (it is: %(actual)s)."
     ),
-    AgreementKind.UC: _lazy("A UC is agreed with a supplier; %(name)s is not a supplier (it is: %(actual)s)."),
+    AgreementKind.UC: gettext_lazy("A UC is agreed with a supplier; %(name)s is not a supplier (it is: %(actual)s)."),
 }
 
 

@@ -31,6 +31,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from itsm.core import calendar as business_calendar
 from itsm.core.calendar import working_day_length
 from itsm.core.models import Calendar, User
 from itsm.core.permissions import can
@@ -274,6 +275,12 @@ def target_delete(*, target: ServiceLevelTarget, actor: User) -> None:
         _event(locked, "target_removed", actor, target=data)
 
 
+def _business_calendar() -> Calendar | None:
+    """The default business calendar, when one is stored (else working days stay 24×7)."""
+    default = business_calendar.default_calendar()
+    return default if default.pk is not None and not default.always_open else None
+
+
 def targets_apply_standard(
     *, agreement: Agreement, actor: User, calendar: Calendar | None = None
 ) -> list[ServiceLevelTarget]:
@@ -287,6 +294,9 @@ def targets_apply_standard(
         existing = list(locked.targets.select_related("calendar"))
         have = {(t.metric, t.priority, t.name) for t in existing}
         added: list[ServiceLevelTarget] = []
+        # "5 working days" counts business days: a working-day target goes on ``calendar`` when
+        # that is a business calendar, else on the default one (never "5 working days, 24×7").
+        day_calendar = calendar if calendar is not None and not calendar.always_open else _business_calendar()
         for priority, pair in STANDARD_TARGETS.items():
             for metric, (value, unit) in zip((Metric.RESPONSE, Metric.RESOLUTION), pair, strict=True):
                 if (metric, priority, "") in have:
@@ -298,7 +308,7 @@ def targets_apply_standard(
                         priority=priority,
                         value=Decimal(value),
                         unit=unit,
-                        calendar=calendar,
+                        calendar=day_calendar if unit == TargetUnit.WORKING_DAYS else calendar,
                     )
                 )
         if not added:

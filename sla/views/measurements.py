@@ -161,7 +161,7 @@ def measurement_import(request: HttpRequest) -> HttpResponse:
                         "%(count)s rows without an actual skipped",
                         result.skipped,
                     ) % {"count": result.skipped}
-                messages.success(request, f"{text} ({details}).")
+                messages.success(request, gettext("%(text)s (%(details)s).") % {"text": text, "details": details})
                 return HttpResponseRedirect(reverse("measurement_list"))
     return render(request, "sla/measurement_import.html", {**context, "form": form, "result": result}, status=400)
 

@@ -32,9 +32,11 @@ from itsm.core.forms import BootstrapFormMixin
 from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
+from itsm.core.pickers import PickerField
 
 from ..choices import AgreementKind, ReportStatus
-from ..models import Agreement, SlaReport
+from ..models import SlaReport
+from ..pickers import agreements as agreement_picker
 from ..services import reports as services
 
 PAGE_SIZE = 25
@@ -63,17 +65,12 @@ class MonthField(forms.DateField):
         return day.replace(day=1) if day else day
 
 
-class AgreementChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return f"{obj.number} {obj.title}"
-
-
-def _slas():
-    return Agreement.objects.filter(kind=AgreementKind.SLA).order_by("number")
+SLAS = {"kind": AgreementKind.SLA.value}
+SLAS_IN_FORCE = {**SLAS, "status": ",".join(sorted(services.IN_FORCE_STATUSES))}
 
 
 class ReportFilterForm(BootstrapFormMixin, forms.Form):
-    agreement = AgreementChoiceField(label=gettext_lazy("agreement"), queryset=_slas(), required=False)
+    agreement = PickerField(agreement_picker, SLAS, label=gettext_lazy("agreement"), required=False)
     month = MonthField(label=gettext_lazy("month"), required=False)
     status = forms.ChoiceField(
         label=gettext_lazy("status"), required=False, choices=[("", gettext_lazy("any")), *ReportStatus.choices]
@@ -81,9 +78,7 @@ class ReportFilterForm(BootstrapFormMixin, forms.Form):
 
 
 class ReportCreateForm(BootstrapFormMixin, forms.Form):
-    agreement = AgreementChoiceField(
-        label=gettext_lazy("agreement"), queryset=_slas().filter(status__in=services.IN_FORCE_STATUSES)
-    )
+    agreement = PickerField(agreement_picker, SLAS_IN_FORCE, label=gettext_lazy("agreement"))
     month = MonthField(label=gettext_lazy("month"))
 
 

@@ -27,7 +27,7 @@ from itsm.core.permissions import acting_user, can, require_all
 
 from ..choices import AgreementKind
 from ..forms_measurements import SupportLinkForm, SupportUnlinkForm, UnderpinningFilterForm
-from ..models import Agreement, ServiceLevelTarget
+from ..models import Agreement, Measurement, ServiceLevelTarget
 from ..underpinning import (
     UnderpinningStatus,
     checked_sla_targets,
@@ -108,6 +108,8 @@ def _agreement_page(
         "agreement": agreement,
         "is_sla": agreement.kind == AgreementKind.SLA,
         "may_change": may_change,
+        # The attainment page shows measurements: a role that may not read them gets no link.
+        "may_view_attainment": can(request.user, "view", Measurement),
     }
     if agreement.kind == AgreementKind.SLA:
         rows = underpinning_report(agreement=agreement)

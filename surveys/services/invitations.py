@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -131,6 +133,16 @@ def _send(invitation: Invitation, *, key: str, template: str, now: datetime, **c
     )
 
 
+def invite_key(invitation_id: int) -> str:
+    """The key the invitation mail of an invitation is recorded under."""
+    return f"survey:{invitation_id}:invite"
+
+
+def invite_key_expression() -> Concat:
+    """``invite_key`` in SQL, for an invitation queryset (``itsm.core.selectors.with_mail``)."""
+    return Concat(Value("survey:"), Cast("pk", CharField()), Value(":invite"), output_field=CharField())
+
+
 def invitations_send_batch(*, campaign_id: int, batch_size: int = BATCH_SIZE) -> tuple[int, bool]:
     """Mail up to ``batch_size`` unsent invitations of a running campaign; return (sent, more).
 
@@ -147,7 +159,7 @@ def invitations_send_batch(*, campaign_id: int, batch_size: int = BATCH_SIZE) ->
         )
         batch = _claim(pending, batch_size)
         for invitation in batch:
-            _send(invitation, key=f"survey:{invitation.pk}:invite", template="invitation", now=now)
+            _send(invitation, key=invite_key(invitation.pk), template="invitation", now=now)
             invitation.status = InvitationStatus.SENT
             invitation.sent_at = now
         Invitation.objects.bulk_update(batch, ["status", "sent_at"])

@@ -49,6 +49,31 @@ def weekly_report_due(week_start: date, calendar: Calendar | None = None) -> dat
     return datetime.combine(meeting_day, MEETING_TIME, tzinfo=MEETING_ZONE)
 
 
+def week_being_reported(now: datetime | None = None, calendar: Calendar | None = None) -> date:
+    """The week whose report is worked on now: the current week, except before its Monday
+    meeting, when last week's report is still due (the default of a new report)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, MEETING_ZONE).date()
+    last_week = week_monday(today) - timedelta(days=7)
+    return last_week if now < weekly_report_due(last_week, calendar) else week_monday(today)
+
+
+class ReportState:
+    """One state per report, never two at once (the list showed "not submitted" and "late"
+    side by side): submitted on time, submitted late, open, or overdue (open past the meeting)."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    OPEN = "open"
+    OVERDUE = "overdue"
+
+
+def weekly_report_state(report: WeeklyReport, due: datetime, now: datetime | None = None) -> str:
+    if report.submitted_at is not None:
+        return ReportState.LATE if report.submitted_at > due else ReportState.ON_TIME
+    return ReportState.OVERDUE if (now or timezone.now()) > due else ReportState.OPEN
+
+
 def weekly_report_is_late(report: WeeklyReport, calendar: Calendar | None = None) -> bool:
     """Submitted after the due moment, or not submitted and the due moment has passed."""
     due = weekly_report_due(report.week_start, calendar)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -43,12 +44,50 @@ STATES = [
 PAGE_SIZE = 50
 
 
+def ticket_phone(ticket) -> str:
+    if ticket.requester_phone:
+        return ticket.requester_phone
+    return ticket.requester.phone if ticket.requester_id and ticket.requester else ""
+
+
+def _complaint_description(callback: CallBack) -> str:
+    """What the customer said on the call-back, for the complaint it becomes: their comment,
+    whether the fault is fixed, their ratings and the ticket's summary."""
+    ticket = callback.ticket
+    yes_no = {True: _("yes"), False: _("no"), None: "—"}
+    lines = [
+        _("Call-back of ticket %(ref)s, resolved %(when)s.")
+        % {
+            "ref": ticket.ticket_ref,
+            "when": date_format(timezone.localtime(ticket.resolved_at), "Y-m-d H:i"),
+        }
+    ]
+    if callback.comment:
+        lines.append(_("The customer said: %(comment)s") % {"comment": callback.comment})
+    lines.append(
+        _(
+            "Fault fixed: %(fixed)s. Satisfied overall: %(satisfied)s. Ratings — attitude %(attitude)s, "
+            "speed %(speed)s, effect %(effect)s."
+        )
+        % {
+            "fixed": yes_no[callback.fixed],
+            "satisfied": yes_no[callback.satisfied],
+            "attitude": callback.rating_attitude or "—",
+            "speed": callback.rating_speed or "—",
+            "effect": callback.rating_effect or "—",
+        }
+    )
+    lines.append(_("Ticket summary: %(summary)s") % {"summary": ticket.summary})
+    return "\n".join(lines)
+
+
 def _complaint_url(callback: CallBack) -> str:
     ticket = callback.ticket
     params = {
         "external_ticket_ref": ticket.ticket_ref,
         "channel": "phone",
         "title": _("Call-back of ticket %(ref)s: customer dissatisfied") % {"ref": ticket.ticket_ref},
+        "description": _complaint_description(callback),
     }
     if ticket.organisation_id:
         params["organisation"] = str(ticket.organisation_id)
@@ -134,6 +173,8 @@ def callback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "overdue": callback_is_overdue(callback, now),
         "dissatisfied": callback_is_dissatisfied(callback),
         "complaint_url": _complaint_url(callback) if request.user.has_perm("complaints.add_complaint") else "",
+        # The number to call: the ticket's, else the matched contact's.
+        "phone": ticket_phone(callback.ticket),
     }
     return render(request, "surveys/callback_detail.html", context, status=status)
 

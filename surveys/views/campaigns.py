@@ -42,6 +42,7 @@ from itsm.core.models import Organisation, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
 from itsm.core.roles import roles_of
+from itsm.core.selectors import with_mail
 
 from ..choices import LAUNCHED_STATUSES, PLAN_EDITABLE_STATUSES, CampaignStatus, InvitationStatus
 from ..filters import CampaignFilter, InvitationFilter
@@ -55,6 +56,7 @@ from ..forms_campaigns import (
 )
 from ..models import Campaign, CampaignEvent, Invitation
 from ..services import campaigns as services
+from ..services.invitations import invite_key_expression
 from ..workflow import TRANSITIONS, Transition
 
 S = CampaignStatus
@@ -559,7 +561,9 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def campaign_invitations(request: HttpRequest, pk: int) -> HttpResponse:
     """One campaign's invitations (who, where, status, when, reminders, why an address is
-    invalid): filters, 50 a page; for staff who may read invitations."""
+    invalid): filters, 50 a page; for staff who may read invitations. An invitation marked
+    sent shows where its mail really is (held until working hours, queued, sent at, failed),
+    read in the same query."""
     _require(request, "view")
     _require(request, "view", model=Invitation)
     campaign = _campaign(request, pk)
@@ -572,9 +576,12 @@ def campaign_invitations(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("contact", "organisation", "department")
         .order_by("organisation__name", "contact__name", "pk")
     )
-    filterset = InvitationFilter(request.GET or None, queryset=queryset, organisations=organisations)
+    filterset = InvitationFilter(
+        request.GET or None, queryset=queryset, organisations=organisations, campaign=campaign, request=request
+    )
     if filterset.is_bound:
         queryset = filterset.qs if filterset.is_valid() else queryset.none()
+    queryset = with_mail(queryset, key=invite_key_expression())
     page = Paginator(queryset, INVITATIONS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

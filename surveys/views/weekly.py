@@ -8,6 +8,7 @@ Every page runs a constant number of queries whatever the number of reports or i
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from itsm.core.permissions import can, require_all
 from ..choices import WeeklyItemKind
 from ..forms_weekly import WeeklyItemForm, WeeklyReportCreateForm, WeeklyReportFilterForm
 from ..models import WeeklyReport, WeeklyReportItem
+from ..selectors import weekly_missing
 from ..services import weekly as services
 
 
@@ -99,12 +101,11 @@ def weekly_report_list(request: HttpRequest) -> HttpResponse:
     elif form.is_bound:
         queryset = queryset.none()
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
-    rows = [
-        {"report": report, "due": services.weekly_report_due(report.week_start, calendar)}
-        for report in page.object_list
-    ]
-    for row in rows:
-        row["late"] = (row["report"].submitted_at or timezone.now()) > row["due"]
+    now = timezone.now()
+    rows = []
+    for report in page.object_list:
+        due = services.weekly_report_due(report.week_start, calendar)
+        rows.append({"report": report, "due": due, "state": services.weekly_report_state(report, due, now)})
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -130,7 +131,17 @@ def weekly_report_create(request: HttpRequest) -> HttpResponse:
     """Open a department's report for a week; last week's open items are carried over."""
     _require(request, "add")
     if request.method == "GET":
-        initial = {"week_start": services.week_monday(timezone.localdate()), "recorder": request.user.pk}
+        # The week whose report is due next, the signed-in recorder, now; a department and week
+        # from the link (the Monday meeting's "missing" list) when given.
+        initial: dict[str, Any] = {
+            "week_start": services.week_being_reported(),
+            "recorder": request.user.pk,
+            "recorded_at": timezone.localtime().replace(second=0, microsecond=0),
+        }
+        if request.GET.get("department", "").isdigit():
+            initial["department"] = int(request.GET["department"])
+        with contextlib.suppress(KeyError, ValueError):
+            initial["week_start"] = services.week_monday(date.fromisoformat(request.GET["week"]))
         form = WeeklyReportCreateForm(initial=initial)
         return render(request, "surveys/weekly_create.html", {"form": form})
     form = WeeklyReportCreateForm(request.POST)
@@ -162,7 +173,7 @@ def _render_detail(
                 initial={
                     "kind": item.kind,
                     "text": item.text,
-                    "owner": item.owner_id,
+                    "owner": item.owner,  # the row, not its id: drawn without a query
                     "resolved": item.resolved,
                     "user_confirmed": item.user_confirmed,
                 },
@@ -175,7 +186,7 @@ def _render_detail(
         "report": report,
         "rows": rows,
         "due": due,
-        "late": (report.submitted_at or timezone.now()) > due,
+        "state": services.weekly_report_state(report, due),
         "can_change": can_change,
         "add_form": add_form or (WeeklyItemForm(prefix="new") if can_change else None),
     }
@@ -284,14 +295,16 @@ def weekly_meeting(request: HttpRequest) -> HttpResponse:
             items = sorted((i for i in report.items.all() if i.kind == kind), key=_item_order)
             cells.append([{"item": i, "weeks_open": open_weeks.get(i.pk, 1)} for i in items])
         kinds.append({"kind": kind, "label": label, "cells": cells})
+    now = timezone.now()
     columns = [
         {
             "report": report,
-            "late": (report.submitted_at or timezone.now()) > due,
+            "state": services.weekly_report_state(report, due, now),
             "open_count": sum(1 for i in report.items.all() if not i.resolved),
         }
         for report in reports
     ]
+    missing = list(weekly_missing(request.user, week))
     return render(
         request,
         "surveys/weekly_meeting.html",
@@ -300,6 +313,8 @@ def weekly_meeting(request: HttpRequest) -> HttpResponse:
             "due": due,
             "columns": columns,
             "kinds": kinds,
+            "missing": missing,
+            "can_add": can(request.user, "add", WeeklyReport),
             "previous_week": week - timedelta(days=7),
             "next_week": week + timedelta(days=7),
             "list_url": reverse("weekly_report_list"),

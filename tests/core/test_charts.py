@@ -187,3 +187,36 @@ def test_weasyprint_renders_the_charts():
         + "</body></html>"
     )
     assert weasyprint.HTML(string=html).write_pdf().startswith(b"%PDF")
+
+
+def test_shares_always_add_up_to_exactly_100():
+    """Rounding each part half up made 1 / 1 / 4 read 17 + 17 + 67 = 101 % and 1 / 1 / 1 read
+    33 × 3 = 99 %; the largest remainder method always gives 100."""
+    from itsm.core.charts import shares
+
+    for values in (
+        [1, 1, 1],
+        [1, 3, 5],
+        [2, 4, 9],
+        [13, 33, 55],
+        [1, 0, 0, 2],
+        [7, 7, 7, 7, 7, 7],
+        [3, 3, 3, 3, 3, 3, 3],
+    ):
+        parts = shares(values)
+        assert sum(parts) == 100, values
+        for part, value in zip(parts, values, strict=True):
+            assert abs(part - 100 * value / sum(values)) < 1  # each within a unit of its exact share
+    assert shares([1, 1, 1], digits=1) == [33.4, 33.3, 33.3]
+    assert shares([1, 1, 1]) == [34.0, 33.0, 33.0]
+    assert shares([0, 0]) == [0.0, 0.0] and shares([]) == []
+
+
+def test_the_stacked_bar_labels_add_up_to_100():
+    import re
+
+    from itsm.core.charts import stacked_bar
+
+    svg = str(stacked_bar([("a", 1), ("b", 1), ("c", 1)], title="t"))
+    legend = [int(n) for n in re.findall(r"\((\d+) %\)</text>", svg)]
+    assert sum(legend) == 100, legend

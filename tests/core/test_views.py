@@ -122,7 +122,7 @@ def test_navigation_shows_only_permitted_entries(client, role):
     expected = {item.url_name for item in NAVIGATION if item.permission is None or item.permission in granted}
     assert shown == expected
     # Every home link is one this role may follow.
-    home_links = re.findall(r'<li><a href="([^"]+)">', page)
+    home_links = re.findall(r'<a href="([^"]+)" data-home-link>', page)
     assert bool(home_links) == (role != NO_ROLE)
     for href in home_links:
         assert client.get(href).status_code == 200, href
@@ -563,13 +563,19 @@ def test_a_filter_typed_wrong_shows_its_error_and_no_rows(client_as):
     assert "invalid-feedback" in html(response)
 
 
-def test_department_filter_appears_once_an_organisation_is_chosen(client_as):
+def test_department_filter_is_a_picker_within_the_chosen_organisation(client_as):
+    """The department filter is a type-ahead (it lists no departments), searching within the
+    organisation chosen in the organisation filter; it accepts only that one's departments."""
     mine = DepartmentFactory(name="Mine")
-    DepartmentFactory(name="Theirs")
+    theirs = DepartmentFactory(name="Theirs")
     client = client_as("service_desk")
-    assert 'name="department"' not in html(client.get(reverse("contact_list")))
-    page = html(client.get(reverse("contact_list"), {"organisation": mine.organisation_id}))
-    assert 'name="department"' in page and "Mine" in page and "Theirs" not in page
+    page = html(client.get(reverse("contact_list")))
+    assert 'name="department"' in page and "Mine" not in page and "Theirs" not in page
+    assert 'data-picker-depends="{&quot;organisation&quot;: &quot;id_organisation&quot;}"' in page
+    page = html(client.get(reverse("contact_list"), {"organisation": mine.organisation_id, "department": mine.pk}))
+    assert "Mine" in page and "Theirs" not in page
+    response = client.get(reverse("contact_list"), {"organisation": mine.organisation_id, "department": theirs.pk})
+    assert "department" in response.context["filterset"].errors
 
 
 def test_history_page_is_paginated(client_as, make_user):

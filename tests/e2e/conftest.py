@@ -149,6 +149,19 @@ def page(new_page):
     return new_page()
 
 
+def pick(page, field_id: str, typed: str, choice: str) -> None:
+    """Choose in a type-ahead picker (itsm/core/pickers.py, Tom Select): type ``typed`` into the
+    picker of the select ``#field_id`` and click the result that reads ``choice``."""
+    from playwright.sync_api import expect
+
+    control = page.locator(f"#{field_id}-ts-control")
+    control.click()
+    control.fill(typed)
+    option = page.locator(f"#{field_id}-ts-dropdown .option", has_text=choice)
+    expect(option.first).to_be_visible()
+    option.first.click()
+
+
 @pytest.fixture
 def log_in():
     """``log_in(page, "desk")``: sign in through the login form as a demo user."""

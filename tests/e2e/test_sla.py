@@ -25,6 +25,8 @@ from sla.choices import AgreementStatus, Metric, ServiceStatus
 from sla.models import Agreement, Service, ServiceLevelTarget
 from sla.underpinning import UnderpinningStatus, underpinning_report
 
+from .conftest import pick
+
 pytestmark = pytest.mark.e2e
 
 SERVICE_CODE = "e2e-harbour-ops"
@@ -60,8 +62,8 @@ def create_agreement(page, *, kind: str, title: str, counterparty: Organisation,
     form = page.locator("[data-testid=agreement-form]")
     expect(form.locator("#id_kind")).to_have_value(kind)
     form.locator("#id_title").fill(title)
-    form.locator("#id_counterparty").select_option(str(counterparty.pk))
-    form.locator("#id_services").select_option([str(service.pk)])
+    pick(page, "id_counterparty", counterparty.name, counterparty.name)  # type-ahead pickers
+    pick(page, "id_services", service.code, service.code)
     form.locator("#id_valid_from").fill((today - timedelta(days=30)).isoformat())
     form.locator("#id_valid_to").fill((today + timedelta(days=365)).isoformat())
     submit(page, form)

@@ -39,7 +39,7 @@ from surveys.models import (
     SurveyResponse,
 )
 
-from .conftest import PHONE
+from .conftest import PHONE, pick
 from .test_complaints import deliver_held_mail
 
 pytestmark = pytest.mark.e2e
@@ -216,7 +216,7 @@ def test_a_survey_from_the_questionnaire_to_its_results(new_page, log_in, browse
     owner.fill("#id_objective", "How the service desk did this year, by department.")
     owner.select_option("#id_questionnaire", str(questionnaire.pk))
     expect(owner.locator("input[name=audience_mode][value=all]")).to_be_checked()
-    owner.select_option("#id_organisations", [str(organisation.pk)])
+    pick(owner, "id_organisations", organisation.name, organisation.name)  # a type-ahead picker
     closes_at = timezone.localtime() + timedelta(days=14)
     owner.fill("#id_closes_at", closes_at.strftime("%Y-%m-%dT%H:%M"))
     save(owner, plan)

@@ -20,6 +20,8 @@ from itsm.core.models import Department, User
 from surveys.models import WeeklyReport, WeeklyReportItem
 from surveys.services.weekly import week_monday
 
+from .conftest import pick
+
 pytestmark = pytest.mark.e2e
 
 NEW_PROBLEM = "柜面终端开机后无法连接打印服务"
@@ -32,7 +34,7 @@ def create_report(page, department: Department) -> WeeklyReport:
     page.goto("/surveys/weekly/new/")
     this_week = week_monday(timezone.localdate())
     expect(page.locator("#id_week_start")).to_have_value(this_week.isoformat())
-    page.select_option("#id_department", str(department.pk))
+    pick(page, "id_department", department.name, department.name)  # a type-ahead picker
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     expect(page.locator("main .alert-success")).to_be_visible()
@@ -69,7 +71,7 @@ def test_this_weeks_report_and_the_monday_meeting(new_page, log_in, browser_prob
     # A new problem from this week's visit, owned by the BR manager.
     desk.select_option("#id_new-kind", "new_problem")
     desk.fill("#id_new-text", NEW_PROBLEM)
-    desk.select_option("#id_new-owner", str(brm.pk))
+    pick(desk, "id_new-owner", brm.username, str(brm))
     with desk.expect_navigation():
         desk.locator(f"form[action$='/surveys/weekly/{report.pk}/items/'] button[type=submit]").click()
     expect(desk.locator("main .alert-success")).to_be_visible()

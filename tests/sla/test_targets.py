@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import translation
 
+from itsm.core.models import Calendar
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written, user_with_role
 from sla.choices import STANDARD_TARGETS, AgreementStatus, Metric, Priority, TargetUnit
@@ -228,7 +229,11 @@ def test_the_standard_targets_keep_what_the_agreement_has():
     assert len(added) == 7
     assert ServiceLevelTarget.objects.get(pk=own.pk).value == Decimal("1")
     assert agreement.targets.count() == 8
-    assert all(t.calendar is None for t in added)  # 24×7 unless a calendar is chosen
+    # Hours on 24×7 unless a calendar is chosen; working days always on business days (the
+    # default business calendar), never "5 working days, 24×7".
+    default = Calendar.objects.get(is_default=True)
+    assert all(t.calendar is None for t in added if t.unit != TargetUnit.WORKING_DAYS)
+    assert {t.calendar for t in added if t.unit == TargetUnit.WORKING_DAYS} == {default}
 
 
 def test_the_standard_targets_are_refused_when_they_would_contradict_one_kept():

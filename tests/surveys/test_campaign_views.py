@@ -185,12 +185,22 @@ def test_the_create_form_offers_what_the_planner_needs(client):
     login(client)
     page = html(client.get(reverse("campaign_create")))
     assert f">{questionnaire.title} v1</option>" in page
-    assert "Acme Corp" in page and "Cable Supplier Ltd" not in page
     assert 'name="shares-TOTAL_FORMS" value="3"' in page
-    assert '<optgroup label="Acme Corp">' in page and ">Finance</option>" in page
     assert 'value="3, 7"' in page  # the default reminders
-    assert str(inactive) not in page
     assert 'type="datetime-local"' in page
+    # Organisations, departments and stakeholders are type-ahead pickers: the page lists none
+    # of them; their endpoints offer active customers, customers' departments, active staff.
+    assert "Acme Corp" not in page and "Finance" not in page
+    assert 'data-picker-url="/pick/organisations/?kind=customer&amp;active=1"' in page
+    assert 'data-picker-url="/pick/departments/?kind=customer"' in page
+    assert 'data-picker-url="/pick/users/?active=1"' in page
+
+    def offered(url: str, q: str) -> list[str]:
+        return [row["text"] for row in client.get(url + f"&q={q}").json()["results"]]
+
+    assert offered("/pick/organisations/?kind=customer&active=1", "c") == ["Acme Corp"]  # not the supplier
+    assert offered("/pick/departments/?kind=customer", "finance") == ["Acme Corp / Finance"]
+    assert str(inactive) not in offered("/pick/users/?active=1", "gone")
 
 
 def test_a_questionnaire_can_be_chosen_from_the_link(client):
