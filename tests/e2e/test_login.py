@@ -81,7 +81,7 @@ def test_role_home_page_in_chinese_then_english(page, log_in, browser_problems, 
     cards = page.locator("section[data-role]")
     expect(cards).to_have_count(1)
     card = page.locator(f"section[data-role={role.value}]")
-    expect(card.locator("h2")).to_have_text(title_zh)
+    expect(card.locator("h3")).to_have_text(title_zh)
     expect(page.get_by_role("button", name="退出")).to_be_visible()
     if os.environ.get("E2E_SCREENSHOT") and username == "owner":
         page.screenshot(path=os.environ["E2E_SCREENSHOT"], full_page=True)
@@ -101,7 +101,7 @@ def test_role_home_page_in_chinese_then_english(page, log_in, browser_problems, 
     switch_language(page, "en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(welcome).to_have_text(f"Welcome, {FULL_NAMES[username]}")
-    expect(card.locator("h2")).to_have_text(title_en)
+    expect(card.locator("h3")).to_have_text(title_en)
     expect(page.locator("#language-select")).to_have_value("en")
     if sees_audit_trail(role):
         expect(audit_link).to_have_text("Audit trail")
@@ -119,9 +119,11 @@ def test_role_home_page_in_chinese_then_english(page, log_in, browser_problems, 
 def test_superuser_without_role_is_told_so_and_sees_administration(page, log_in):
     log_in(page, "admin")
     expect(page.locator("[data-testid=welcome]")).to_have_text("欢迎，管理员")
+    # No role of its own: every work queue instead, and the administration one click away.
     expect(page.locator("section[data-role]")).to_have_count(0)
-    expect(page.locator("main .alert-warning")).to_contain_text("尚未分配角色")
-    expect(page.get_by_role("link", name="系统管理")).to_be_visible()
+    expect(page.locator("main .alert-warning")).to_have_count(0)
+    expect(page.locator("[data-testid=superuser-note]")).to_be_visible()
+    expect(page.locator("[data-action=admin]")).to_be_visible()
 
 
 def test_wrong_password_stays_on_the_login_page_with_a_message(page, log_in):
