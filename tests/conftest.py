@@ -51,6 +51,28 @@ def make_user(db):
     return make
 
 
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """``load_demo``'s data for the whole module, inside a transaction rolled back after it;
+    each test runs in a savepoint on top. The module must carry ``pytest.mark.django_db``:
+    pytest-django creates the test database only for a session holding marked tests, and
+    this fixture must never reach another database."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import TestCase
+
+    from itsm.core.models import User
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        assert not User.objects.filter(username="desk").exists(), "not the test database"
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            call_command("load_demo", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture(params=[r.value for r in Role])
 def any_role(request):
     return request.param

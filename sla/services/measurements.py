@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy
 
 from itsm.core.models import User
 from itsm.core.permissions import can
+from itsm.core.sanitize import clean_text
 
 from ..choices import TIME_UNITS, MeasurementSource, Metric, Priority, ReportStatus, TargetUnit
 from ..models import Agreement, Measurement, ServiceLevelTarget, SlaReport
@@ -204,8 +205,9 @@ def _actual_errors(target: ServiceLevelTarget, actual: Decimal) -> list[str]:
         return [_("The actual cannot be negative.")]
     if target.unit == TargetUnit.PERCENT and actual > HUNDRED:
         return [_("A percentage is at most 100.")]
-    # The column holds 10 digits, 2 after the point.
-    if actual != actual.quantize(Decimal("0.01")) or actual >= Decimal("1e8"):
+    # The column holds 10 digits, 2 after the point. The size is checked first: quantizing a
+    # number as large as 1e308 would exceed the decimal context's precision.
+    if actual >= Decimal("1e8") or actual != actual.quantize(Decimal("0.01")):
         return [_("Give at most 8 digits before the point and 2 after it.")]
     return []
 
@@ -556,7 +558,7 @@ def _read_csv(file: Any) -> list[list[str]]:
         raise ValidationError({"file": _("The file is not valid CSV: %(error)s") % {"error": exc}}) from exc
     if len(records) - 1 > IMPORT_MAX_ROWS:
         raise ValidationError({"file": _("At most %(count)s rows at once.") % {"count": IMPORT_MAX_ROWS}})
-    return records
+    return [[clean_text(cell) for cell in record] for record in records]
 
 
 def _columns(header: list[str], errors: list[RowError]) -> dict[str, int]:

@@ -1,20 +1,15 @@
 """Every link a role can reach on the demo data answers without a server error (issue 9,
 item 9), and the audit trail renders every entry the demo writes (item 1).
 
-The demo data is loaded once for the module (inside a transaction rolled back at the end);
+The demo data is loaded once for the module (the ``demo`` fixture of tests/conftest.py);
 each test runs in a savepoint on top of it. The crawl follows the navigation and the home
 page of each role, three URLs per pattern at most, so it stays fast in CI.
 """
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from auditlog.models import LogEntry
-from django.core.management import call_command
-from django.db import transaction
-from django.test import TestCase
 from django.urls import reverse
 
 from itsm.core.history import AUDITED
@@ -38,17 +33,6 @@ DEMO_USERS = {
     Role.AUDITOR: "auditor",
     "superuser": "admin",
 }
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """``load_demo``'s data for the whole module, rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        assert not User.objects.filter(username="desk").exists(), "not the test database"
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            call_command("load_demo", stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
 
 
 def _admin_or_api(path: str) -> bool:
