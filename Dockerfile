@@ -24,4 +24,5 @@ RUN SECRET_KEY=build-only-not-secret-build-only-not-secret-build-only-0000 \
 
 USER itsm
 EXPOSE 8000
-CMD ["gunicorn", "itsm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Bind address, workers, access log with tokens masked: gunicorn.conf.py.
+CMD ["gunicorn", "itsm.wsgi", "--config", "gunicorn.conf.py"]

@@ -10,10 +10,11 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import panels, periodic  # noqa: F401  (register the home panels and periodic checks)
+        from . import logmask, panels, periodic  # noqa: F401  (register the home panels and periodic checks)
         from .audit import register_core_models
         from .roles import sync_role_permissions_handler
 
         register_core_models()
+        logmask.install()  # no token-shaped URL segment in any log line
 
         post_migrate.connect(sync_role_permissions_handler, dispatch_uid="core.sync_roles")
