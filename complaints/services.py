@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -26,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itsm.core import calendar as business_calendar
+from itsm.core.audit import set_actor
 from itsm.core.models import Calendar, Contact, Organisation, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can

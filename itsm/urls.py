@@ -1,8 +1,9 @@
 """URL configuration: pages, the API under /api/v1/, its schema and docs, admin, health."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from itsm.core import views as core_views
 
@@ -17,6 +18,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("api/v1/", include("itsm.core.api.urls")),
+    # The schema and its docs need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]; README
+    # "API"). The split view serves Swagger UI's start-up script as a file: no inline script.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
 ]

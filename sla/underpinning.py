@@ -45,13 +45,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from itsm.core.audit import set_actor
 from itsm.core.calendar import working_day_length
 from itsm.core.models import User
 from itsm.core.permissions import can

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from itsm.core.models import AccessToken
 from itsm.core.throttle import over_limit, throttled_response
-from itsm.core.tokens import token_view
+from itsm.core.tokens import token_page, token_view
 
 from ..choices import ComplaintStatus
 from ..forms import ComplaintFeedbackForm
@@ -88,6 +88,7 @@ def _feedback(request: HttpRequest, access: AccessToken, raw: str) -> HttpRespon
     return render(request, "complaints/feedback.html", {"complaint": complaint, "form": form}, status=status)
 
 
+@token_page
 @require_http_methods(["GET", "POST"])
 def complaint_feedback(request: HttpRequest, token: str) -> HttpResponse:
     """The customer rates the result of their complaint through the mailed link."""

@@ -1,17 +1,37 @@
 """Audit trail: every create / update / delete of a domain record, with actor and changes.
 
 Recording is django-auditlog's (actor from the request middleware, or ``set_actor`` in
-services and tasks). What this module adds is that the trail cannot be changed: the admin
+services and tasks — this module's, which keeps the request's client address: auditlog's own
+would record none for everything a service writes). What this module adds is that the trail cannot be changed: the admin
 offers no add / change / delete, and database triggers (installed by migration core.0003) refuse UPDATE
 and DELETE of log rows except the ``actor_id`` being nulled when a user row goes away.
 TRUNCATE (and dropping the triggers) needs the table owner's rights, which the application's
 database role should not have in production.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from auditlog.context import auditlog_value
+from auditlog.context import set_actor as auditlog_set_actor
 from auditlog.models import LogEntry
 from django.db import connection as default_connection
+
+
+@contextmanager
+def set_actor(actor) -> Iterator[None]:
+    """Record ``actor`` as the author of every audit entry written inside the block, with the
+    client address and port the request middleware found (``itsm.core.throttle.client_ip``;
+    none outside a request). The request's own context is back in force after the block."""
+    try:
+        outer = auditlog_value.get()
+    except LookupError:
+        outer = None
+    context = outer or {}
+    with auditlog_set_actor(actor, remote_addr=context.get("remote_addr"), remote_port=context.get("remote_port")):
+        yield
+    if outer is not None:
+        auditlog_value.set(outer)
 
 
 def register_core_models() -> None:

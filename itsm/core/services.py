@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from auditlog.context import set_actor
 from django.db import models, transaction
 from django.db.models import F
+
+from itsm.core.audit import set_actor
 
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation
 from .permissions import can, require

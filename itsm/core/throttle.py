@@ -1,16 +1,39 @@
-"""A small per-client rate limit for the public (no-login) forms.
+"""Who the client is behind the proxy, and a small per-client rate limit for the public forms.
 
-Counts hits per (scope, client address) in Django's cache for a fixed window. With several
-web processes the cache must be shared (``CACHE_URL=redis://…``) for the limit to be global.
+``client_ip`` is the one answer to "which address is this request from", for the public
+forms' limit here, the log-in lock-out (django-axes), the API's throttles (DRF's
+``NUM_PROXIES``, the same rule) and the audit trail. Behind ``TRUSTED_PROXIES`` reverse
+proxies (README, "Behind a reverse proxy"), each of which appends the address it was reached
+from to ``X-Forwarded-For``, the client is the entry that many places from the right: the
+address the outermost trusted proxy saw. Entries further left were written by the client
+and are ignored, so a forged header changes nothing. With no trusted proxy (the default)
+``X-Forwarded-For`` is ignored entirely and the client is the connection's address.
+
+``over_limit`` counts hits per (scope, client address) in Django's cache for a fixed window.
+With several web processes the cache must be shared (``CACHE_URL=redis://…``) for the limit
+to be global.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: ``REMOTE_ADDR``, or with ``TRUSTED_PROXIES`` = n > 0 the n-th
+    ``X-Forwarded-For`` entry from the right (the leftmost when there are fewer)."""
+    proxies = getattr(settings, "TRUSTED_PROXIES", 0)
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if proxies > 0 else ""
+    entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+    if not entries:
+        return remote
+    return entries[-min(proxies, len(entries))]
 
 
 def over_limit(
@@ -20,7 +43,7 @@ def over_limit(
 
     Counted per client address, or per ``key`` when given (e.g. one personal link, whoever
     uses it: pass a digest, never a secret, since cache keys may be logged)."""
-    key = f"throttle:{scope}:{key if key is not None else request.META.get('REMOTE_ADDR', '')}"
+    key = f"throttle:{scope}:{key if key is not None else client_ip(request)}"
     if cache.add(key, 1, timeout=window_seconds):
         return False
     try:

@@ -51,6 +51,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 
 from .models import AccessToken
 
@@ -281,6 +282,29 @@ def render_token_error(request: HttpRequest, error: TokenError) -> HttpResponse:
     return response
 
 
+def token_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Decorate the view of a URL that carries a personal token (``/s/<token>/``).
+
+    Every answer, an error or a throttled one included, carries ``Referrer-Policy:
+    no-referrer``: nothing requested from the page (a link followed, a stylesheet) carries
+    its address, the token, as a Referer. The view is exempt from Django's CSRF check: with
+    no-referrer the browser sends ``Origin: null`` on the page's own POST, which the check
+    refuses — and the check protects nothing here. It guards a visitor's cookies against a
+    request forged by another site; these pages read no cookie, and what grants the request
+    is the token in the address, which a forging site cannot know.
+    """
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    wrapper.token_page = True  # type: ignore[attr-defined]  (tests find every URL's view has it)
+    return wrapper
+
+
 def token_view(*, purpose: str, language: Callable[[AccessToken], str | None] | None = None):
     """Decorate a public view reached through a personal link.
 
@@ -291,10 +315,14 @@ def token_view(*, purpose: str, language: Callable[[AccessToken], str | None] | 
     error page; responses are never cached. ``language(access)``, if given, names the
     language to render in (the contact's); it must cope with a deleted target (return None:
     the request's language stays).
+
+    The wrapper is a ``token_page``. A URL's view that calls ``token_view`` inside (to throttle
+    first, say) must be decorated with ``token_page`` itself.
     """
     supported = {code for code, _name in settings.LANGUAGES}
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @token_page
         @wraps(view)
         def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
             try:

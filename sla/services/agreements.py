@@ -27,13 +27,13 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from itsm.core.audit import set_actor
 from itsm.core.models import Organisation, User
 from itsm.core.permissions import can
 from itsm.core.roles import roles_of

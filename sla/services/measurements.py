@@ -29,7 +29,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -38,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from itsm.core.audit import set_actor
 from itsm.core.models import User
 from itsm.core.permissions import can
 from itsm.core.sanitize import clean_text

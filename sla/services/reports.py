@@ -23,7 +23,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -31,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itsm.core import calendar as business_calendar
+from itsm.core.audit import set_actor
 from itsm.core.models import Contact, Notification, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can

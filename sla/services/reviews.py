@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -26,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from itsm.core.audit import set_actor
 from itsm.core.models import Notification, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can

@@ -26,12 +26,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from itsm.core import calendar as business_calendar
+from itsm.core.audit import set_actor
 from itsm.core.calendar import working_day_length
 from itsm.core.models import Calendar, User
 from itsm.core.permissions import can

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from itsm.core.audit import set_actor
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Contact, Department, Organisation, User
 from itsm.core.notifications import Recipient, notification_queue

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from itsm.core.audit import set_actor
 from itsm.core.models import User
 from itsm.core.permissions import can
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itsm.core import calendar as business_calendar
+from itsm.core.audit import set_actor
 from itsm.core.models import Calendar, Department, Notification, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can

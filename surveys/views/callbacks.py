@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from itsm.core.models import AccessToken, User
 from itsm.core.throttle import over_limit, throttled_response
-from itsm.core.tokens import token_view
+from itsm.core.tokens import token_page, token_view
 
 from ..forms import CallbackAnswerForm
 from ..models import CallBack
@@ -222,6 +222,7 @@ def _answer(request: HttpRequest, access: AccessToken, raw: str) -> HttpResponse
     return render(request, "surveys/callback_answer.html", {"ticket": callback.ticket, "form": form}, status=status)
 
 
+@token_page
 @require_http_methods(["GET", "POST"])
 def callback_answer(request: HttpRequest, token: str) -> HttpResponse:
     """The customer answers the call-back through the mailed link (no login)."""

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from itsm.core.models import AccessToken
 from itsm.core.throttle import over_limit, throttled_response
-from itsm.core.tokens import token_view
+from itsm.core.tokens import token_page, token_view
 
 from ..answers import questionnaire_content
 from ..forms_answers import SurveyAnswerForm
@@ -81,6 +81,7 @@ def _answer(request: HttpRequest, access: AccessToken, raw: str) -> HttpResponse
     return render(request, "surveys/survey_answer.html", {**context, "form": form}, status=status)
 
 
+@token_page
 @require_http_methods(["GET", "POST"])
 def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
     """The customer answers the survey through their personal link (no login)."""
@@ -98,6 +99,7 @@ def _unsubscribe(request: HttpRequest, access: AccessToken, raw: str) -> HttpRes
     return render(request, "surveys/survey_unsubscribe.html", {"campaign": invitation.campaign})
 
 
+@token_page
 @require_http_methods(["GET", "POST"])
 def survey_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Opening the link only asks (mail scanners open links); the button unsubscribes."""

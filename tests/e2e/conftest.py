@@ -87,6 +87,13 @@ class BrowserProblems:
     """What went wrong in the page besides the test's own assertions."""
 
     errors: list[str] = field(default_factory=list)
+    # Refused by the Content-Security-Policy: an inline script, style or handler, or a source
+    # the policy does not allow. Any of these fails the test (checked when its pages close).
+    policy_violations: list[str] = field(default_factory=list)
+
+    def console(self, message) -> None:
+        if "Content Security Policy" in message.text or "Permissions policy violation" in message.text:
+            self.policy_violations.append(f"{message.type}: {message.text} ({message.location.get('url', '')})")
 
     def javascript_error(self, error) -> None:
         self.errors.append(f"JavaScript error: {error}")
@@ -110,7 +117,8 @@ def new_page(browser, live_server, demo_data, browser_problems, request) -> Iter
 
     The default is a Chinese-speaking desktop browser (``zh-CN``, Asia/Shanghai). JavaScript
     errors and failed requests (4xx/5xx, e.g. a missing static file) are collected in
-    ``browser_problems``.
+    ``browser_problems``; anything the Content-Security-Policy or Permissions-Policy refused
+    fails the test.
     """
     contexts = []
     pages = []
@@ -127,6 +135,7 @@ def new_page(browser, live_server, demo_data, browser_problems, request) -> Iter
         page = context.new_page()
         page.on("pageerror", browser_problems.javascript_error)
         page.on("response", browser_problems.response)
+        page.on("console", browser_problems.console)
         pages.append(page)
         return page
 
@@ -141,6 +150,9 @@ def new_page(browser, live_server, demo_data, browser_problems, request) -> Iter
                 page.screenshot(path=str(ARTIFACTS / f"{name}-{index}.png"), full_page=True)
     for context in contexts:
         context.close()
+    assert not browser_problems.policy_violations, "the page broke its security policy:\n" + "\n".join(
+        browser_problems.policy_violations
+    )
 
 
 @pytest.fixture
