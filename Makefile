@@ -1,12 +1,16 @@
 # itsm — the two commands:
 #   make run    set everything up (venv, packages, database, translations, demo data) and start
 #               web + Celery worker + Celery beat on the embedded defaults; Ctrl-C stops all.
-#   make test   run the whole test suite (uses DATABASE_URL / CELERY_BROKER_URL when set).
+#   make test   run the whole test suite (uses DATABASE_URL / CELERY_BROKER_URL when set), on
+#               every core (pytest-xdist; PYTEST_WORKERS=0 runs it in one process).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export DJANGO_SETTINGS_MODULE ?= itsm.settings.dev
+# Test processes: one per core. Each test file runs whole in one process (its module fixtures,
+# e.g. the demo data, are built once); each process has its own test database.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run setup test lint messages check-translations clean bench
 
@@ -34,7 +38,7 @@ run: setup
 test: $(VENV)/.installed
 	./scripts/install-system-deps.sh test
 	$(MAKE) --no-print-directory messages
-	DJANGO_SETTINGS_MODULE=itsm.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=itsm.settings.test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

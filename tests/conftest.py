@@ -1,12 +1,36 @@
 """Shared fixtures: a user per role, API clients, a clean calendar cache."""
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from itsm.core import calendar as business_calendar
 from itsm.core.roles import Role
 from tests.factories import UserFactory
+
+# What the data migrations seed (the default business calendar, the complaint targets), put back
+# after each flush. A transactional test (live server, real broker, row locks) ends with a
+# flush, which empties every table; the role groups come back by themselves (post_migrate),
+# these would not. Under pytest-xdist a worker runs other files' ordinary tests after such a
+# test, and they expect the database as migrated.
+_SEEDS = {
+    "core": ("itsm.core.migrations.0002_roles_and_default_calendar", "create_default_calendar"),
+    "complaints": ("complaints.migrations.0002_default_targets", "create_targets"),
+}
+
+
+def _reseed_after_flush(sender, **kwargs):
+    seed = _SEEDS.get(sender.label)
+    if seed is not None:
+        module, function = seed
+        getattr(importlib.import_module(module), function)(django_apps, None)
+
+
+post_migrate.connect(_reseed_after_flush, dispatch_uid="tests.reseed_after_flush")
 
 
 @pytest.fixture(autouse=True)
