@@ -13,6 +13,7 @@ The demo data is loaded once for the module, so every operation has a real row t
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
@@ -256,3 +258,20 @@ def test_control_characters_never_reach_a_stored_name(client, api_as):
     assert response.status_code == 302, response.context["form"].errors
     contact = Contact.objects.get(email="l@example.com")
     assert (contact.name, contact.notes) == ("李四", "一\r\n二")
+
+
+def test_control_characters_stored_earlier_are_cleaned_by_the_command():
+    organisation = Organisation.objects.create(name="客户乙\x07", code="B-1")
+    contact = Contact.objects.create(organisation=organisation, name="王\x1b五", email="w@example.com", notes="a\r\nb")
+    out = io.StringIO()
+    call_command("clean_control_characters", "--dry-run", stdout=out)
+    assert "core.Contact.name: 1 row(s) would be cleaned" in out.getvalue()
+    contact.refresh_from_db()
+    assert contact.name == "王\x1b五"
+    call_command("clean_control_characters", stdout=io.StringIO())
+    contact.refresh_from_db()
+    organisation.refresh_from_db()
+    assert (contact.name, contact.notes, organisation.name) == ("王五", "a\r\nb", "客户乙")
+    out = io.StringIO()
+    call_command("clean_control_characters", stdout=out)
+    assert out.getvalue().startswith("0 value(s) cleaned")
