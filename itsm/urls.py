@@ -23,3 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
 ]
+
+# A URL under /api/ that no route matches answers in the API's error body, not the HTML page.
+handler404 = "itsm.core.api.exceptions.page_not_found"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from itsm.core.api.serializers import ServiceModelSerializer
+from itsm.core.api.serializers import MomentField, ServiceModelSerializer
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Contact, Organisation, User
 from itsm.core.roles import Role
@@ -246,15 +246,6 @@ class ComplaintConfirmationSerializer(StrictInputMixin, serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ApiErrorSerializer(serializers.Serializer):
-    """The API's error body (``itsm.core.api.exceptions``)."""
-
-    message = serializers.CharField()
-    errors = serializers.DictField(  # type: ignore[assignment]  # a declared field, not Serializer.errors
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
 # --- input -----------------------------------------------------------------------------------
 
 
@@ -268,7 +259,7 @@ class ComplaintCreateSerializer(StrictInputMixin, ServiceModelSerializer):
     )
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.filter(is_active=True))
     handler = serializers.PrimaryKeyRelatedField(queryset=_complaint_staff(), required=False, allow_null=True)
-    received_at = serializers.DateTimeField(required=False)
+    received_at = MomentField(required=False)
 
     class Meta:
         model = Complaint

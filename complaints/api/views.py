@@ -27,12 +27,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.permissions import RolePermission
+from itsm.core.api.serializers import ApiErrorSerializer
 from itsm.core.models import User
 
 from .. import selectors, services
 from ..filters import ComplaintFilterSet
 from .serializers import (
-    ApiErrorSerializer,
     AvailableTransitionSerializer,
     ComplaintConfirmationSerializer,
     ComplaintCreateSerializer,

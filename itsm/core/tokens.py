@@ -301,7 +301,7 @@ def token_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    wrapper.token_page = True  # type: ignore[attr-defined]  (tests find every URL's view has it)
+    wrapper.token_page = True  # type: ignore[attr-defined]  # tests find every URL's view has it
     return wrapper
 
 

@@ -86,7 +86,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Permissions-Policy (itsm.core.middleware): no page uses a camera, microphone, location,
 # payment or the like; nothing embedded may either.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     "accelerometer": [],
     "camera": [],
     "display-capture": [],
@@ -324,7 +324,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "itsm.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "itsm.core.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "itsm.core.api.schema.ApiAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
     # The client behind the proxies, as itsm.core.throttle.client_ip counts it.
     "NUM_PROXIES": TRUSTED_PROXIES or None,

@@ -43,6 +43,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from complaints.api.views import StableOrderingFilter
+from itsm.core.api.schema import one_or_many
 
 from ..choices import MeasurementSource, Metric, Priority
 from ..models import Agreement, Measurement, ServiceLevelTarget
@@ -332,10 +333,15 @@ class _Items:
             "`sla.add_measurement` and `sla.change_measurement` (the service_level_manager role; "
             "give the integration account that role)."
         ),
-        request=MeasurementInputSerializer,
+        request={
+            "application/json": one_or_many(MeasurementInputSerializer, name="MeasurementInputOneOrList"),
+            "application/x-www-form-urlencoded": MeasurementInputSerializer,
+            "multipart/form-data": MeasurementInputSerializer,
+        },
         responses={
-            200: RecordedMeasurementSerializer(many=True),
-            201: RecordedMeasurementSerializer(many=True),
+            # The shape it was sent: one measurement for one object, a list for a list.
+            200: one_or_many(RecordedMeasurementSerializer, name="RecordedMeasurementOneOrList"),
+            201: one_or_many(RecordedMeasurementSerializer, name="RecordedMeasurementOneOrList"),
             400: ERRORS[400],
             403: ERRORS[403],
         },

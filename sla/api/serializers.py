@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
-from complaints.api.serializers import ApiErrorSerializer, StrictInputMixin
+from complaints.api.serializers import StrictInputMixin
+from itsm.core.api.serializers import ApiErrorSerializer
 from itsm.core.models import Calendar, User
 
 from ..choices import Metric, Priority, TargetUnit

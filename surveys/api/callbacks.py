@@ -21,8 +21,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.serializers import ApiErrorSerializer
 from itsm.core.api.permissions import RolePermission
+from itsm.core.api.schema import one_or_many
+from itsm.core.api.serializers import ApiErrorSerializer, MomentField
 from itsm.core.models import User
 
 from ..models import CallBack, Ticket
@@ -54,7 +55,7 @@ class TicketIngestSerializer(serializers.Serializer):
     ticket_ref = serializers.CharField(max_length=100)
     requester = RequesterSerializer()
     technician = TechnicianSerializer()
-    resolved_at = serializers.DateTimeField()
+    resolved_at = MomentField()
     summary = serializers.CharField()
 
     def to_service(self) -> dict[str, Any]:
@@ -169,10 +170,15 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
             "updates that ticket; a changed `resolved_at` moves the due time of an unanswered call-back. "
             "A list is all or nothing; errors are keyed `<index>.<field>`. 201 when any ticket was new, else 200."
         ),
-        request=TicketIngestSerializer,
+        request={
+            "application/json": one_or_many(TicketIngestSerializer, name="TicketIngestOneOrList"),
+            "application/x-www-form-urlencoded": TicketIngestSerializer,
+            "multipart/form-data": TicketIngestSerializer,
+        },
         responses={
-            200: TicketSerializer(many=True),
-            201: TicketSerializer(many=True),
+            # The shape it was sent: one ticket for one object, a list for a list.
+            200: one_or_many(TicketSerializer, name="TicketOneOrList"),
+            201: one_or_many(TicketSerializer, name="TicketOneOrList"),
             400: ERRORS[400],
             403: ERRORS[403],
         },

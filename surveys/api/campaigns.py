@@ -34,9 +34,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.serializers import ApiErrorSerializer, StrictInputMixin
+from complaints.api.serializers import StrictInputMixin
 from complaints.api.views import StableOrderingFilter
 from itsm.core.api.permissions import RolePermission
+from itsm.core.api.serializers import ApiErrorSerializer, MomentField
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Department, Organisation, User
 
@@ -330,6 +331,7 @@ class CampaignWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     """
 
     questionnaire = serializers.PrimaryKeyRelatedField(queryset=Questionnaire.objects.all())
+    closes_at = MomentField(label=gettext_lazy("closes at"))
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, help_text=gettext_lazy("Default: the caller.")
     )

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.permissions import RolePermission
+from itsm.core.api.serializers import ApiErrorSerializer, MomentField
 from itsm.core.models import Department, User
 from itsm.core.permissions import can
 
@@ -31,20 +32,10 @@ from ..choices import WeeklyItemKind
 from ..models import WeeklyReport, WeeklyReportItem
 from ..services import weekly as services
 
-
-class WeeklyApiErrorSerializer(serializers.Serializer):
-    """The API's error body (``itsm.core.api.exceptions``)."""
-
-    message = serializers.CharField()
-    errors = serializers.DictField(  # type: ignore[assignment]  # a declared field, not Serializer.errors
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
 ERRORS = {
-    400: OpenApiResponse(WeeklyApiErrorSerializer, description="Invalid input: a message per field."),
-    403: OpenApiResponse(WeeklyApiErrorSerializer, description="The caller's role may not do this."),
-    404: OpenApiResponse(WeeklyApiErrorSerializer, description="No such report (or out of reach)."),
+    400: OpenApiResponse(ApiErrorSerializer, description="Invalid input: a message per field."),
+    403: OpenApiResponse(ApiErrorSerializer, description="The caller's role may not do this."),
+    404: OpenApiResponse(ApiErrorSerializer, description="No such report (or out of reach)."),
 }
 
 
@@ -93,7 +84,7 @@ class WeeklyReportCreateSerializer(serializers.Serializer):
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
     week_start = serializers.DateField(help_text="The Monday of the week visited.")
     recorder = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
-    recorded_at = serializers.DateTimeField(required=False)
+    recorded_at = MomentField(required=False)
 
 
 class WeeklyItemCreateSerializer(serializers.Serializer):

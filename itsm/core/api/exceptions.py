@@ -2,14 +2,18 @@
 
 Every error is ``{"message": "...", "errors": {field: [messages]}}`` (``errors`` only for
 invalid input): a validation problem is a 400 with a message per field, never a 500.
-Services raise Django's ``ValidationError`` / ``PermissionDenied``; they map here too.
+Services raise Django's ``ValidationError`` / ``PermissionDenied``; they map here too. A URL
+under ``/api/`` that no route matches (``/api/v1/complaints/1.5/``) is a 404 in the same body,
+not the HTML page (``page_not_found``, the project's ``handler404``).
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -42,3 +46,14 @@ def exception_handler(exc, context):
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(detail)}
     return response
+
+
+def page_not_found(request, exception):
+    """A URL no route matches: the API's error body under ``/api/``, the 404 page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"message": str(exceptions.NotFound.default_detail)},
+            status=status.HTTP_404_NOT_FOUND,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return defaults.page_not_found(request, exception)

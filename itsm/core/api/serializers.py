@@ -1,6 +1,7 @@
 """Serializers of the core records. Writes go through the services, as on the pages."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -28,6 +29,36 @@ class ServiceModelSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return self._call(type(self).update_service, **{instance._meta.model_name: instance}, **validated_data)
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The API's error body (``itsm.core.api.exceptions``): every error of every operation."""
+
+    message = serializers.CharField()
+    errors = serializers.DictField(  # type: ignore[assignment]  # a declared field, not Serializer.errors
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Invalid input only: the messages per field (`non_field_errors` for the whole input).",
+    )
+
+
+class MomentField(serializers.DateTimeField):
+    """A moment a client reports (received, resolved, recorded, closing): 1970 to 2099.
+
+    Earlier or later is a typo. And before 1901 the local zone's offset has seconds (Asia/Shanghai
+    kept local mean time, +08:05:43), which the ``date-time`` of the answer could not carry.
+    """
+
+    first = datetime(1970, 1, 1, tzinfo=UTC)
+    end = datetime(2100, 1, 1, tzinfo=UTC)
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not self.first <= moment < self.end:
+            raise serializers.ValidationError(
+                _("Give a date and time from %(first)s to %(last)s.") % {"first": "1970-01-01", "last": "2099-12-31"}
+            )
+        return moment
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
