@@ -184,9 +184,12 @@ def _mail(
     template: str,
     person: User | Contact | None,
     urgent: bool = False,
+    secret_context: dict[str, str] | None = None,
     **context: Any,
 ) -> None:
-    """Queue one mail about ``complaint`` after commit (once per key)."""
+    """Queue one mail about ``complaint`` after commit (once per key).
+
+    ``secret_context``: the customer's personal links, stored only encrypted until sent."""
     if person is None or not person.email:
         return
     recipient = Recipient.of(person)
@@ -198,7 +201,7 @@ def _mail(
             recipient=recipient,
             context=payload,
             urgent=urgent,
-            redact_after_send="link" in payload,  # the customer's personal confirmation link
+            secret_context=secret_context,
         )
     )
 
@@ -622,7 +625,7 @@ def _send_feedback_link(complaint: Complaint, event_key: str) -> None:
         key=f"result:{event_key}",
         template="result",
         person=complaint.contact,
-        link=token_url(raw, "complaint_feedback"),
+        secret_context={"link": token_url(raw, "complaint_feedback")},
         days=days,
     )
 

@@ -6,10 +6,11 @@ from django.db import OperationalError
 
 @shared_task(
     name="surveys.send_invitations",
-    acks_late=True,
     autoretry_for=(OperationalError,),
     retry_backoff=10,
-    retry_backoff_max=600,
+    # A retry waits in the worker unacknowledged: wait plus time limit stay below the broker's
+    # visibility timeout (settings.BROKER_VISIBILITY_TIMEOUT), or a second worker gets it too.
+    retry_backoff_max=60,
     max_retries=8,
     time_limit=300,
     soft_time_limit=270,

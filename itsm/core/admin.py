@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
+from .mail_links import for_display
 from .models import (
     AccessToken,
     ApiToken,
@@ -80,9 +81,39 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
+    """The mail queue, read-only. The bodies are shown with each personal link as its
+    placeholder; the encrypted links (``secret_context``) are never shown."""
+
     list_display = ("created_at", "recipient_email", "subject", "status", "urgent", "send_after", "sent_at")
     list_filter = ("status", "urgent", "language")
     search_fields = ("recipient_email", "subject", "key")
+    fields = (
+        "key",
+        "recipient_email",
+        "recipient_name",
+        "language",
+        "template",
+        "subject",
+        "text_body",
+        "html_body",
+        "urgent",
+        "send_after",
+        "status",
+        "attempts",
+        "last_error",
+        "claimed_at",
+        "sent_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("text body"))
+    def text_body(self, obj: Notification) -> str:
+        return for_display(obj.body_text)
+
+    @admin.display(description=_("HTML body"))
+    def html_body(self, obj: Notification) -> str:
+        return for_display(obj.body_html)
 
 
 @admin.register(PeriodicCheckRun)

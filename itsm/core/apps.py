@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import logmask, panels, periodic  # noqa: F401  (register the home panels and periodic checks)
+        from . import checks, logmask, panels, periodic  # noqa: F401  (register system checks, panels, periodic checks)
         from .audit import register_core_models
         from .roles import sync_role_permissions_handler
 

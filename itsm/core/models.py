@@ -252,7 +252,9 @@ class Notification(models.Model):
 
     Rendered at queue time in the recipient's language. ``send_after`` holds non-urgent mail
     until the recipient calendar's working hours; the send task claims a row with a
-    conditional UPDATE so two workers never send the same mail.
+    conditional UPDATE so two workers never send the same mail. The body never holds a
+    personal link: it holds a placeholder, and the link is in ``secret_context``, encrypted,
+    until the mail is sent or has failed (``itsm.core.mail_links``).
     """
 
     key = models.CharField(_("key"), max_length=255, unique=True)
@@ -264,9 +266,9 @@ class Notification(models.Model):
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"), blank=True)
     urgent = models.BooleanField(_("urgent"), default=False)
-    # The body holds a personal link (a raw token): blank it once the mail has left, so the
-    # table never keeps usable links longer than needed.
-    redact_after_send = models.BooleanField(_("blank the body once sent"), default=False)
+    # The personal links the body's placeholders stand for, encrypted (Fernet, MAIL_LINK_KEY);
+    # erased once the mail is sent or has failed. Shown nowhere.
+    secret_context = models.TextField(_("personal links (encrypted)"), blank=True, default="", editable=False)
     send_after = models.DateTimeField(_("send after"))
     status = models.CharField(
         _("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING

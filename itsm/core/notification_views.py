@@ -3,9 +3,9 @@ failed), one mail with its body, and "send now" for held mail.
 
 Readers: whoever holds ``core.view_notification`` (the process owner, auditors, superusers).
 "Send now" needs ``core.change_notification`` (the process owner, superusers) and goes
-through ``notification_release``. A body that still holds a personal link — a customer's
-survey or confirmation link, not yet sent, or never sent — is never shown: the link would
-work for whoever reads the page. Once sent, such a body is blanked anyway.
+through ``notification_release``. A body never holds a personal link (a customer's survey,
+confirmation or call-back link): it holds a placeholder, shown as such, and the link itself is
+encrypted until the mail is sent (``itsm.core.mail_links``).
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from .choices import MAIL_STATE_COLOURS, MailState, NotificationStatus
+from .choices import MAIL_STATE_COLOURS, MailState
 from .filters import NotificationFilterSet
 from .forms import bootstrap_widgets
+from .mail_links import for_display
 from .models import Notification
-from .notifications import REDACTED, notification_release
+from .notifications import notification_release
 from .permissions import acting_user, can
 from .selectors import notification_list, with_mail_state
 
@@ -93,14 +94,8 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def body_of(notification: Notification) -> dict[str, str]:
-    """What the page may show of a mail's body: ``{"kind": "text", "text": …}``, or ``"removed"``
-    (blanked after sending: it held a personal link) or ``"withheld"`` (it still holds a
-    personal link that works: held, queued, being sent or failed)."""
-    if not notification.redact_after_send:
-        return {"kind": "text", "text": notification.body_text}
-    if notification.status == NotificationStatus.SENT or notification.body_text == REDACTED:
-        return {"kind": "removed", "text": ""}
-    return {"kind": "withheld", "text": ""}
+    """What the page shows of a mail's body: its text, each personal link a placeholder."""
+    return {"kind": "text", "text": for_display(notification.body_text)}
 
 
 def _render_detail(request: HttpRequest, notification: Notification, *, error: str = "", status: int = 200):
@@ -122,7 +117,7 @@ def _notification(request: HttpRequest, pk: int) -> Notification:
 @login_required
 @require_GET
 def notification_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One mail: recipient, subject, state and times, its body unless that holds a live link."""
+    """One mail: recipient, subject, state and times, its body (personal links as placeholders)."""
     _require(request)
     return _render_detail(request, _notification(request, pk))
 

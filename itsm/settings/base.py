@@ -202,11 +202,43 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="itsm <itsm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP operation may take before it fails (and the send is retried): a stalled
+# server must not hold a send past its time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Every mail's Message-ID is derived from its once-only key (itsm.core.notifications.
+# message_id_for), so a repeat can be discarded by the receiver; its domain part is this, or
+# else the domain of DEFAULT_FROM_EMAIL.
+MAIL_MESSAGE_ID_DOMAIN = env.str("MAIL_MESSAGE_ID_DOMAIN", default="")
+# The key that encrypts the personal links of queued mail (itsm.core.mail_links): Fernet
+# keys separated by commas, the first encrypts, all decrypt (rotation). Empty: derived from
+# SECRET_KEY (and SECRET_KEY_FALLBACKS), so changing SECRET_KEY without keeping the old one as
+# a fallback makes the links of mail still queued unreadable (those mails fail, not sent).
+MAIL_LINK_KEY = env.str("MAIL_LINK_KEY", default="")
+# Sending one mail (itsm.core.tasks.send_notification_task): its hard time limit, and how old a
+# claim on a row ("sending") must be to belong to a dead worker and be taken over — the time
+# limit plus a margin for clock skew between workers; it must stay below the visibility timeout.
+MAIL_SEND_TIME_LIMIT = env.int("MAIL_SEND_TIME_LIMIT", default=120)
+MAIL_CLAIM_TIMEOUT = env.int("MAIL_CLAIM_TIMEOUT", default=MAIL_SEND_TIME_LIMIT + 60)
 # The address links in mail point at (survey and confirmation links).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery. The default broker is kombu's filesystem transport: no server needed.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
+# Every task is acknowledged after it ran, and a task whose pool process died goes straight
+# back to its queue: tasks are safe to run twice (claims, unique keys), losing one is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis: a message taken by a worker that is then killed outright (kill -9 of the whole worker,
+# a lost machine) stays unacknowledged until it is this old (seconds), then any running worker
+# puts it back on its queue — a restarted one within CELERY_RESTORE_INTERVAL after that. So it
+# bounds how long a dead worker's mail waits (7 minutes), and it must exceed how long a live
+# worker keeps a message unacknowledged, or a second worker would get a task still running:
+# the longest hard time limit of any task (300 s: surveys.send_invitations, the periodic checks,
+# complaints.recompute_open and CELERY_TASK_TIME_LIMIT; sending one mail has 120 s), plus for a
+# retry its countdown (each task caps its backoff to fit), plus a margin for clock skew.
+# tests/core/test_tasks_time_limits.py holds every registered task to this, and a system check
+# (itsm.core.checks) refuses a timeout that does not fit.
+BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=420)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -222,7 +254,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+        # Every 10 s a worker looks for messages older than the visibility timeout (kombu's
+        # default: every 100 s) and puts them back on their queue.
+        "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
+        # A worker killed while restoring leaves the restore lock behind for this long.
+        "unacked_mutex_expire": max(5, min(300, BROKER_VISIBILITY_TIMEOUT // 4)),
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

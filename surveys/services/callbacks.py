@@ -266,7 +266,8 @@ def callback_send_link(*, callback_id: int, actor: User) -> CallBack:
         callback.save(update_fields=["link_sent_at", "updated_at"])
         language = (ticket.requester.preferred_language if ticket.requester else "") or settings.LANGUAGE_CODE
         recipient = Recipient(email=email, name=ticket.requester_name, language=language)
-        context = {"ticket": ticket, "url": token_url(raw, "callback_answer"), "valid_days": LINK_VALID.days}
+        context = {"ticket": ticket, "valid_days": LINK_VALID.days}
+        link = {"url": token_url(raw, "callback_answer")}
         stamp = f"{now:%Y%m%d%H%M%S%f}"
         transaction.on_commit(
             lambda: notification_queue(
@@ -275,7 +276,7 @@ def callback_send_link(*, callback_id: int, actor: User) -> CallBack:
                 recipient=recipient,
                 context=context,
                 urgent=True,
-                redact_after_send=True,
+                secret_context=link,
             )
         )
     return callback

@@ -7,9 +7,9 @@ marks the invitation sent: a worker that dies mid-batch rolls the whole batch ba
 was mailed — mail leaves only after commit), and a second run finds nothing left to send.
 Reminders work the same way under ``survey:<id>:reminder:<n>``.
 
-Every mail carries its own survey link (the raw token is stored nowhere but in the mail's
-body until it is sent — ``redact_after_send`` — so a reminder cannot
-repeat the first mail's link); all of an invitation's links stay valid until the campaign
+Every mail carries its own survey link (the raw token is stored nowhere readable: the mail
+holds it encrypted until it is sent — ``secret_context`` — so a reminder cannot repeat the
+first mail's link); all of an invitation's links stay valid until the campaign
 closes and the first submission through any of them answers the invitation — the others
 then say "thank you, your answer was recorded". Each mail also carries an unsubscribe link,
 valid for a year. A mail the SMTP server refuses marks the invitation ``bounced``: it gets
@@ -128,8 +128,8 @@ def _send(invitation: Invitation, *, key: str, template: str, now: datetime, **c
         key=key,
         template=f"surveys/email/{template}",
         recipient=Recipient(email=invitation.email, name=invitation.contact.name, language=invitation.language),
-        context={"campaign": campaign, "closes_at": campaign.closes_at, **_links(invitation, now), **context},
-        redact_after_send=True,
+        context={"campaign": campaign, "closes_at": campaign.closes_at, **context},
+        secret_context=_links(invitation, now),
     )
 
 

@@ -34,16 +34,18 @@ def test_an_automatic_escalation_is_in_the_audit_trail(django_capture_on_commit_
 def test_the_customers_rating_is_in_the_audit_trail(django_capture_on_commit_callbacks):
     import re
 
+    from itsm.core.mail_links import unseal
     from itsm.core.models import Notification
 
     with django_capture_on_commit_callbacks(execute=True):
         complaint = make_complaint("resolved")
     from django.core import mail
 
-    # The result mail may be held until working hours (its text is in the row) or sent (its
-    # text is in the outbox and the row blanked, since it holds a personal link).
+    # The result mail may be held until working hours (its link waits encrypted in the row)
+    # or sent (the link is in the outbox, no longer in the row).
     row = Notification.objects.filter(template="complaints/email/result").latest("pk")
-    body = row.body_text + "".join(message.body for message in mail.outbox)
+    held = unseal(row.secret_context).get("link", "")
+    body = held + "".join(message.body for message in mail.outbox)
     token = re.search(r"/complaint-feedback/([^/\s]+)/", body).group(1)
     with django_capture_on_commit_callbacks(execute=True):
         complaint_record_feedback(raw_token=token, satisfaction=5, settled=True, comment="ok")

@@ -19,6 +19,8 @@ from itsm.core.notifications import Recipient, notification_queue
 
 pytestmark = [
     pytest.mark.broker,
+    # One xdist worker runs every real-broker test, one after the other (with --dist loadgroup).
+    pytest.mark.xdist_group("broker"),
     pytest.mark.skipif(
         not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
         reason="needs CELERY_BROKER_URL=redis://… (runs in the PostgreSQL + Redis pass)",

@@ -4,6 +4,7 @@ SMTP is Django's locmem outbox; the failure cases swap in small backends defined
 Celery runs eagerly (test settings), so a task queued on commit runs when the callback runs.
 """
 
+import hashlib
 import smtplib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,13 +17,16 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 from django.db import transaction
 from django.template import TemplateDoesNotExist
+from django.utils import timezone
 
 from itsm.core.choices import Language, NotificationStatus
 from itsm.core.models import Calendar, Notification
 from itsm.core.notifications import (
     MAX_ATTEMPTS,
-    STALE_CLAIM,
     Recipient,
+    claim_timeout,
+    message_id_for,
+    notification_claim_expires_in,
     notification_deliver_due,
     notification_queue,
     notification_send,
@@ -94,6 +98,9 @@ def templates(settings, tmp_path):
         "t/hello.html": "{% load i18n %}{% get_current_language as lang %}<p lang='{{ lang }}'>{{ who }}</p>",
         "t/shared.subject.txt": "shared",
         "t/shared.txt": "{% load i18n %}{% get_current_language as lang %}body in {{ lang }}",
+        "t/link.subject.txt": "Your survey",
+        "t/link.txt": "Open {{ link }} now",
+        "t/link.html": '<a href="{{ link }}">open</a>',
     }
     for name, text in files.items():
         path = tmp_path / name
@@ -353,11 +360,11 @@ def test_a_stale_claim_is_released_and_sent(templates, django_capture_on_commit_
         Notification.objects.filter(pk=notification.pk).update(
             status=NotificationStatus.SENDING, claimed_at=TUESDAY_NOON, attempts=1
         )
-    with time_machine.travel(TUESDAY_NOON + STALE_CLAIM - timedelta(seconds=1), tick=False):
+    with time_machine.travel(TUESDAY_NOON + claim_timeout() - timedelta(seconds=1), tick=False):
         assert notification_deliver_due() == (0, 0)
     assert refresh(notification).status == NotificationStatus.SENDING
     assert mail.outbox == []
-    with time_machine.travel(TUESDAY_NOON + STALE_CLAIM + timedelta(seconds=1), tick=False):
+    with time_machine.travel(TUESDAY_NOON + claim_timeout() + timedelta(seconds=1), tick=False):
         assert notification_deliver_due() == (1, 1)
     assert refresh(notification).status == NotificationStatus.SENT
     assert notification.attempts == 2
@@ -452,40 +459,153 @@ def test_send_test_mail_command(django_capture_on_commit_callbacks, capsys, lang
     assert f"Notification {notification.pk} to ops@example.com" in capsys.readouterr().out
 
 
-def test_a_mail_with_a_personal_link_is_blanked_once_sent(templates, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        secret = notification_queue(
+def test_a_personal_link_is_inserted_at_send_time_and_the_body_kept(templates, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        notification = notification_queue(
             key="survey:1:invite",
-            template="t/shared",
+            template="t/link",
             recipient=Recipient(email="a@customer.example", name="Ann", language=Language.EN),
             urgent=True,
-            redact_after_send=True,
+            secret_context={"link": "https://x.example/s/abc?a=1&b=2"},
         )
-        kept = queue("complaint:1:ack")
-    secret.refresh_from_db()
-    kept.refresh_from_db()
-    assert len(mail.outbox) == 2
-    assert mail.outbox[0].body and mail.outbox[0].body != secret.body_text  # the mail itself had it
-    assert secret.status == NotificationStatus.SENT
-    assert secret.body_text.startswith("[removed after sending") and secret.body_html == ""
-    assert secret.subject  # the record of what was sent stays
-    assert kept.body_text == mail.outbox[1].body
+    assert "abc" not in notification.body_text + notification.body_html
+    assert notification.body_text == "Open [[personal-link:link]] now"
+    assert notification.secret_context  # encrypted
+    assert notification_send(notification.pk) is True
+    (message,) = mail.outbox
+    assert message.body == "Open https://x.example/s/abc?a=1&b=2 now"
+    assert message.alternatives[0].content == '<a href="https://x.example/s/abc?a=1&amp;b=2">open</a>'
+    refresh(notification)
+    assert notification.secret_context == ""  # erased once sent
+    assert notification.body_text == "Open [[personal-link:link]] now"  # the record stays
 
 
-def test_a_failed_mail_with_a_personal_link_keeps_its_body_for_the_retry(templates, monkeypatch):
+def test_a_failed_mail_keeps_its_sealed_link_for_the_retry(templates, monkeypatch):
     def refuse(self, messages):
         raise smtplib.SMTPServerDisconnected("gone")
 
     monkeypatch.setattr(EmailBackend, "send_messages", refuse)
     notification = notification_queue(
         key="survey:2:invite",
-        template="t/shared",
+        template="t/link",
         recipient=Recipient(email="a@customer.example", name="Ann", language=Language.EN),
         urgent=True,
-        redact_after_send=True,
+        secret_context={"link": "https://x.example/s/abc"},
     )
     with pytest.raises(smtplib.SMTPServerDisconnected):
         notification_send(notification.pk)
-    notification.refresh_from_db()
+    sealed = notification.secret_context
+    refresh(notification)
     assert notification.status == NotificationStatus.PENDING
-    assert not notification.body_text.startswith("[removed")
+    assert notification.secret_context == sealed
+
+
+def test_a_secret_that_would_be_stored_readable_is_refused(templates):
+    recipient = Recipient(email="a@customer.example", name="Ann", language=Language.EN)
+    link = "https://x.example/s/abc"
+    with pytest.raises(ValueError, match="stored readable"):  # also passed as an ordinary value
+        notification_queue(
+            key="k", template="t/hello", recipient=recipient, context={"who": link}, secret_context={"link": link}
+        )
+    with pytest.raises(ValueError, match="subject"):
+        notification_queue(key="k", template="t/hello", recipient=recipient, secret_context={"who": link})
+    assert not Notification.objects.exists()
+
+
+# --- redelivery after a dead worker, the Message-ID -------------------------------------------
+
+
+def test_a_redelivered_task_takes_over_a_claim_its_dead_worker_left(templates, django_capture_on_commit_callbacks):
+    with time_machine.travel(TUESDAY_NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=False):
+            notification = queue()
+        Notification.objects.filter(pk=notification.pk).update(
+            status=NotificationStatus.SENDING, claimed_at=TUESDAY_NOON, attempts=1
+        )
+    with time_machine.travel(TUESDAY_NOON + claim_timeout() - timedelta(seconds=1), tick=False):
+        assert notification_send(notification.pk) is False  # the claimant may still be sending
+        assert notification_claim_expires_in(notification.pk) == 1.0
+    with time_machine.travel(TUESDAY_NOON + claim_timeout() + timedelta(seconds=1), tick=False):
+        assert notification_send(notification.pk) is True  # no periodic check needed
+    assert refresh(notification).status == NotificationStatus.SENT
+    assert notification.attempts == 2
+    assert notification_claim_expires_in(notification.pk) is None
+    assert len(mail.outbox) == 1
+
+
+def test_a_claim_abandoned_at_every_attempt_ends_failed(templates, django_capture_on_commit_callbacks):
+    with time_machine.travel(TUESDAY_NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=False):
+            notification = queue(context={})
+        Notification.objects.filter(pk=notification.pk).update(
+            status=NotificationStatus.SENDING, claimed_at=TUESDAY_NOON, attempts=MAX_ATTEMPTS
+        )
+    with time_machine.travel(TUESDAY_NOON + claim_timeout() + timedelta(seconds=1), tick=False):
+        assert notification_send(notification.pk) is False
+        assert notification_deliver_due() == (0, 0)
+    assert refresh(notification).status == NotificationStatus.FAILED
+    assert "stopped at every attempt" in notification.last_error
+    assert mail.outbox == []
+
+
+def test_a_redelivered_task_finding_a_fresh_claim_looks_again_once_it_expires(
+    templates, django_capture_on_commit_callbacks
+):
+    from celery.exceptions import Retry
+
+    with django_capture_on_commit_callbacks(execute=False):
+        notification = queue()
+    Notification.objects.filter(pk=notification.pk).update(
+        status=NotificationStatus.SENDING, claimed_at=timezone.now(), attempts=1
+    )
+    # A plain duplicate delivery leaves a fresh claim alone …
+    assert send_notification_task.run(notification.pk) is False
+    # … a redelivered message (its worker died, maybe the claimant) retries once it expired.
+    send_notification_task.push_request(
+        id="redelivered", args=[notification.pk], retries=0, called_directly=False, delivery_info={"redelivered": True}
+    )
+    try:
+        with pytest.raises(Retry) as retry:
+            send_notification_task.run(notification.pk)
+    finally:
+        send_notification_task.pop_request()
+    assert 0 < retry.value.when <= claim_timeout().total_seconds() + 1
+    assert mail.outbox == []
+
+
+def test_every_attempt_carries_the_message_id_of_the_key(settings, templates, django_capture_on_commit_callbacks):
+    use_backend(settings, DisconnectingBackend, failures=0, calls=0)
+    settings.DEFAULT_FROM_EMAIL = "itsm <noreply@itsm.example.com>"
+    with django_capture_on_commit_callbacks(execute=False):
+        first, second = queue("survey:7:invite"), queue("survey:8:invite", email="b@customer.example")
+    digest = hashlib.sha256(b"survey:7:invite").hexdigest()[:32]
+    assert message_id_for("survey:7:invite") == f"<{digest}@itsm.example.com>"
+    assert notification_send(first.pk) is True
+    # The same mail again (a worker died between the server's accept and the commit).
+    Notification.objects.filter(pk=first.pk).update(status=NotificationStatus.PENDING)
+    assert notification_send(first.pk) is True
+    assert notification_send(second.pk) is True
+    ids = [m.message()["Message-ID"] for m in mail.outbox]
+    assert ids == [message_id_for("survey:7:invite")] * 2 + [message_id_for("survey:8:invite")]
+    settings.MAIL_MESSAGE_ID_DOMAIN = "mail.example.org"
+    assert message_id_for("survey:7:invite").endswith("@mail.example.org>")
+
+
+class RecordingBackend(EmailBackend):
+    """Records the row's status when the connection is closed (after the server accepted)."""
+
+    seen: list[str] = []
+
+    def close(self):
+        type(self).seen.extend(Notification.objects.values_list("status", flat=True))
+        raise smtplib.SMTPServerDisconnected("QUIT failed")
+
+
+def test_the_mail_is_marked_sent_before_the_connection_closes(settings, templates, django_capture_on_commit_callbacks):
+    use_backend(settings, RecordingBackend, seen=[])
+    with django_capture_on_commit_callbacks(execute=False):
+        notification = queue()
+    assert notification_send(notification.pk) is True  # a failing QUIT changes nothing
+    assert RecordingBackend.seen == [NotificationStatus.SENT]
+    assert refresh(notification).status == NotificationStatus.SENT
+    assert len(mail.outbox) == 1

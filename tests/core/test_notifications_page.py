@@ -2,7 +2,8 @@
 console mail of development (itsm.core.mail).
 
 Who may: the process owner reads and releases; the auditor reads only; every other role gets
-403. A held customer-link mail's body (a live token) is never shown; once sent it is blanked.
+403. A customer-link mail's body shows its personal link as a placeholder: the link itself
+is never stored readable (itsm.core.mail_links; tests/core/test_mail_links.py).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from itsm.core.choices import NotificationStatus
+from itsm.core.mail_links import placeholder, seal
 from itsm.core.models import Notification
-from itsm.core.notifications import REDACTED, Recipient, notification_queue, notification_release
+from itsm.core.notifications import Recipient, notification_queue, notification_release
 from itsm.core.roles import Role
 from itsm.core.testing import NO_ROLE, assert_constant_queries, assert_nothing_written, user_with_role
 from tests.factories import NotificationFactory
@@ -175,13 +177,16 @@ def test_the_navigation_shows_notifications_to_those_who_may_read_them(client):
 
 def test_release_sends_a_held_mail_now_and_records_who(at_night, django_capture_on_commit_callbacks):
     owner = user_with_role(Role.PROCESS_OWNER)
-    notification = held(redact_after_send=True, body_text="Your link: https://x/s/raw-token")
+    notification = held(
+        body_text=f"Your link: {placeholder('link')}", secret_context=seal({"link": "https://x/s/raw-token"})
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert notification_release(notifications=Notification.objects.all(), actor=owner) == 1
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.SENT and notification.sent_at == FRIDAY_NIGHT
-    assert notification.body_text == REDACTED  # blanked after sending, as always
-    assert [m.subject for m in mail.outbox] == [notification.subject]
+    assert [(m.subject, m.body) for m in mail.outbox] == [(notification.subject, "Your link: https://x/s/raw-token")]
+    assert notification.secret_context == ""  # the link has left: erased
+    assert notification.body_text == f"Your link: {placeholder('link')}"  # the record stays
     entry = releases().get()
     assert entry.actor == owner and entry.object_pk == str(notification.pk)
     assert entry.changes == {"send_after": ["2026-09-14 01:00:00", "2026-09-11 14:00:00"]}
@@ -441,33 +446,40 @@ def test_the_detail_shows_an_ordinary_body(client, at_night):
         {"send_after": MONDAY_NINE},  # held
         {"send_after": FRIDAY_NIGHT},  # queued
         {"status": NotificationStatus.SENDING},
-        {"status": NotificationStatus.FAILED, "last_error": "550"},  # never sent: the link still works
+        {"status": NotificationStatus.FAILED, "last_error": "550"},
+        {"status": NotificationStatus.SENT},
     ],
 )
 @pytest.mark.parametrize("role", sorted(READERS))
-def test_a_body_that_holds_a_live_link_is_never_shown(client, fields, role, at_night):
-    notification = NotificationFactory(redact_after_send=True, body_text="Answer: https://x/s/LIVE-TOKEN-123", **fields)
+def test_a_personal_link_is_shown_as_its_placeholder(client, fields, role, at_night):
+    notification = NotificationFactory(
+        body_text=f"Answer: {placeholder('link')}",
+        secret_context=seal({"link": "https://x/s/LIVE-TOKEN-123"}),
+        **fields,
+    )
     login(client, role)
     for url in (LIST, reverse("notification_detail", args=[notification.pk])):
         assert "LIVE-TOKEN-123" not in html(client.get(url))
     page = html(client.get(reverse("notification_detail", args=[notification.pk])))
-    assert 'data-body="withheld"' in page and "Withheld: the body holds a personal link" in page
+    assert "Answer: [personal link — inserted when the mail is sent]" in page
+    assert "personal-link:" not in page
 
 
-def test_a_sent_link_mail_says_its_body_was_removed(client, at_night, django_capture_on_commit_callbacks):
+def test_a_sent_link_mail_keeps_its_body_with_the_placeholder(client, at_night, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         notification = notification_queue(
             key="link-1",
             template="core/email/test_message",
             recipient=Recipient(email="c@customer.example", name="C"),
             urgent=True,
-            redact_after_send=True,
+            secret_context={"site_url": "https://x/s/LIVE-TOKEN-456"},
         )
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.SENT
+    assert "https://x/s/LIVE-TOKEN-456" in mail.outbox[0].body
     login(client, Role.PROCESS_OWNER)
     page = html(client.get(reverse("notification_detail", args=[notification.pk])))
-    assert 'data-body="removed"' in page and "Body removed after sending: it held a personal link." in page
+    assert "LIVE-TOKEN-456" not in page and "[personal link — inserted when the mail is sent]" in page
     assert 'data-testid="send-now"' not in page
 
 
