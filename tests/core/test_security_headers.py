@@ -224,3 +224,21 @@ def test_a_refused_csrf_check_is_the_product_s_own_page(client_as):
     response = strict.post(reverse("contact_create"), {"name": "x"})
     assert response.status_code == 403
     assert "<style" not in response.content.decode() and 'lang="zh-hans"' in response.content.decode()
+
+
+def test_an_administrator_unlocks_a_username_in_the_admin(client, make_user, settings, django_user_model):
+    settings.TRUSTED_PROXIES = 1
+    user = make_user(Role.SERVICE_DESK.value)
+    for n in range(21):
+        _fail(client, user.username, f"198.51.100.{n}")
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+    staff = type(client)()
+    staff.force_login(admin)
+    ids = [str(pk) for pk in AccessAttempt.objects.filter(username=user.username).values_list("pk", flat=True)]
+    assert len(ids) >= 20
+    response = staff.post(
+        "/admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
+    assert client.post(reverse("login"), {"username": user.username, "password": PASSWORD}).status_code == 302
