@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from itsm.core import calendar as business_calendar
 from itsm.core.audit import set_actor
@@ -30,6 +30,7 @@ from itsm.core.models import Calendar, Contact, Organisation, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can
 from itsm.core.roles import Role, roles_of
+from itsm.core.workflow import Machine, Move, allowed, perform, roles_may
 
 from .choices import OPEN_STATUSES, PAUSED_STATUSES, ComplaintStatus, EscalationLevel, EventKind, Severity, TargetUnit
 from .models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintSequence, ComplaintTarget
@@ -75,10 +76,6 @@ LEVEL_ROLES = {
     EscalationLevel.DEPARTMENT_HEAD: Role.DEPARTMENT_HEAD,
     EscalationLevel.MANAGEMENT_REP: Role.MANAGEMENT_REP,
 }
-
-
-class TransitionRefused(ValidationError):
-    """The workflow table does not allow this action from the complaint's current state."""
 
 
 # --- targets and deadlines ------------------------------------------------------------------
@@ -351,9 +348,7 @@ def attachment_add(*, complaint: Complaint, actor: User, upload) -> ComplaintAtt
 
 def may_perform(transition: Transition, complaint: Complaint, user: User) -> bool:
     """Whether ``user``'s roles, or their being the complaint's current owner, allow ``transition``."""
-    if transition.owner_may and complaint.owner_id is not None and complaint.owner_id == user.pk:
-        return True
-    return bool(set(roles_of(user)) & transition.roles)
+    return roles_may(transition, complaint, user)
 
 
 def allowed_actions(complaint: Complaint, user: User) -> list[Transition]:
@@ -363,10 +358,8 @@ def allowed_actions(complaint: Complaint, user: User) -> list[Transition]:
         return []
     return [
         t
-        for t in TRANSITIONS.values()
-        if complaint.status in t.sources
-        and may_perform(t, complaint, user)
-        and (t.action != "escalate" or escalation_levels(complaint, user))
+        for t in allowed(COMPLAINT_MACHINE, complaint, user)
+        if t.action != "escalate" or escalation_levels(complaint, user)
     ]
 
 
@@ -399,17 +392,6 @@ def escalation_level_after(complaint: Complaint, action: str, *, requested: int 
     return None
 
 
-@dataclass
-class _Move:
-    complaint: Complaint
-    transition: Transition
-    actor: User | None
-    now: datetime
-    note: str
-    new_owner: User | None = None  # chosen for an escalation (else the level's default)
-    level: int | None = None  # chosen for an escalation (else one level up)
-
-
 def complaint_transition(
     *,
     complaint: Complaint,
@@ -426,54 +408,7 @@ def complaint_transition(
     ``ValidationError`` per field when a required input is missing. ``actor=None`` is the
     system (periodic checks) or the customer (a feedback link), named by ``actor_label``.
     """
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
-    unknown = set(inputs) - set(transition.accepts)
-    if unknown:
-        raise ValidationError({name: _("This action does not take this field.") for name in sorted(unknown)})
-    with set_actor(actor), transaction.atomic():
-        locked = Complaint.objects.select_for_update().select_related("contact").get(pk=complaint.pk)
-        if locked.status not in transition.sources:
-            raise TransitionRefused(
-                {
-                    "action": _("“%(action)s” is not possible while the complaint is %(status)s.")
-                    % {"action": transition.label, "status": locked.get_status_display()}
-                }
-            )
-        if actor is not None and not may_perform(transition, locked, actor):
-            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
-        move = _Move(
-            locked,
-            transition,
-            actor,
-            timezone.now(),
-            note.strip(),
-            inputs.pop("owner", None),
-            _level_input(inputs.pop("level", None)),
-        )
-        for name, value in inputs.items():
-            setattr(locked, name, value.strip() if isinstance(value, str) else value)
-        _check_requirements(move)
-        from_status = locked.status
-        data = _apply_effects(move)
-        locked._moving = True
-        locked.status = transition.target
-        locked.full_clean(exclude=["reference"])
-        locked.save()
-        locked._moving = False
-        event = _event(
-            locked,
-            action=action,
-            actor=actor,
-            actor_label=actor_label or (SYSTEM if actor is None else ""),
-            from_status=from_status,
-            to_status=locked.status,
-            note=move.note,
-            data=data,
-        )
-        _after_move(move, event)
-    return locked
+    return perform(COMPLAINT_MACHINE, complaint, action, actor=actor, note=note, actor_label=actor_label, inputs=inputs)
 
 
 def _level_input(value: Any) -> int | None:
@@ -485,27 +420,30 @@ def _level_input(value: Any) -> int | None:
         raise ValidationError({"level": _("Choose an escalation level.")}) from exc
 
 
-def _check_requirements(move: _Move) -> None:
+def _check_requirements(move: Move) -> dict[str, str]:
+    """The complaint's own conditions (the kit adds the required inputs): an escalation's level
+    must be one the actor may choose, a close needs the customer's confirmation."""
     errors: dict[str, str] = {}
+    if "level" in move.inputs:
+        try:
+            move.inputs["level"] = _level_input(move.inputs["level"])
+        except ValidationError as exc:
+            return {"level": exc.message_dict["level"][0]}
     if move.transition.action == "escalate":
-        allowed = escalation_levels(move.complaint, move.actor)
-        if not allowed:
+        levels = escalation_levels(move.record, move.actor)
+        level = move.inputs.get("level")
+        if not levels:
             errors["level"] = _("The complaint is at the highest escalation level already.")
-        elif move.level is not None and move.level not in allowed:
+        elif level is not None and level not in levels:
             errors["level"] = _("Escalate to %(levels)s.") % {
-                "levels": " / ".join(str(EscalationLevel(level).label) for level in allowed)
+                "levels": " / ".join(str(EscalationLevel(choice).label) for choice in levels)
             }
-    for name in move.transition.requires:
-        value = move.note if name == "note" else getattr(move.complaint, name)
-        if value in (None, ""):
-            errors[name] = _("This is required for “%(action)s”.") % {"action": move.transition.label}
-    if move.transition.action == "close" and not _may_close(move.complaint):
+    if move.transition.action == "close" and not _may_close(move.record):
         errors["action"] = _(
             "The customer has not confirmed the result yet; it can be closed once they do or once the "
             "confirmation link expires."
         )
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def _may_close(complaint: Complaint) -> bool:
@@ -539,8 +477,8 @@ def _resume(complaint: Complaint, now: datetime) -> None:
         complaint.resolution_escalated_at = None
 
 
-def _escalate_to(move: _Move, level: int, owner: User | None) -> dict:
-    complaint = move.complaint
+def _escalate_to(move: Move, level: int, owner: User | None) -> dict:
+    complaint = move.record
     owner = owner or owner_for_level(level)
     _check_owner(owner, level)
     previous = complaint.escalation_level
@@ -550,9 +488,9 @@ def _escalate_to(move: _Move, level: int, owner: User | None) -> dict:
     return {"escalation_level": [previous, level], "owner": owner.pk if owner else None}
 
 
-def _apply_effects(move: _Move) -> dict:
+def _apply_effects(move: Move) -> dict:
     """Timestamps, owners, levels and the clock, per action. Returns the event's details."""
-    complaint, action, now = move.complaint, move.transition.action, move.now
+    complaint, action, now = move.record, move.transition.action, move.now
     data: dict = {}
     if action == "accept":
         complaint.responded_at = now
@@ -563,8 +501,8 @@ def _apply_effects(move: _Move) -> dict:
         reply = business_calendar.working_time_between(complaint.received_at, now, calendar)
         complaint.reply_working_seconds = max(0, int(reply.total_seconds()))
     elif action in ("escalate", "customer_unsatisfied"):
-        level = escalation_level_after(complaint, action, requested=move.level)
-        data = _escalate_to(move, level or 0, move.new_owner)
+        level = escalation_level_after(complaint, action, requested=move.inputs.get("level"))
+        data = _escalate_to(move, level or 0, move.inputs.get("owner"))
     elif action == "resolve":
         complaint.resolved_at = now
         # The new result waits for the customer's confirmation again; the latest rating they
@@ -586,8 +524,8 @@ def _apply_effects(move: _Move) -> dict:
     return data
 
 
-def _after_move(move: _Move, event: ComplaintEvent) -> None:
-    complaint, action = move.complaint, move.transition.action
+def _after_move(move: Move, event: ComplaintEvent) -> None:
+    complaint, action = move.record, move.transition.action
     event_key = f"{action}:{event.pk}"
     if action in ("escalate", "customer_unsatisfied") and complaint.owner is not None:
         _mail(
@@ -610,6 +548,37 @@ def _after_move(move: _Move, event: ComplaintEvent) -> None:
         # answer after staff reopened it gets the clear "withdrawn" page instead of an error.
         # (A customer's own reopen has consumed its link already; used links stay used.)
         token_revoke(target=complaint, purpose=FEEDBACK_PURPOSE)
+
+
+def _complaint_event(move: Move, data: dict) -> ComplaintEvent:
+    return _event(
+        move.record,
+        action=move.action,
+        actor=move.actor,
+        actor_label=move.actor_label or (SYSTEM if move.actor is None else ""),
+        from_status=move.from_status,
+        to_status=move.record.status,
+        note=move.note,
+        data=data,
+    )
+
+
+# The complaint machine: every action's effects are one function (timestamps, owners, levels
+# and the clock); the escalation's level and owner are inputs for it, never set directly.
+# Actor-less moves (a periodic check, the customer's link) are the callers' to decide.
+COMPLAINT_MACHINE = Machine(
+    model=Complaint,
+    table=TRANSITIONS,
+    refused=gettext_lazy("“%(action)s” is not possible while the complaint is %(status)s."),
+    record_event=_complaint_event,
+    effects=dict.fromkeys(TRANSITIONS, _apply_effects),
+    check=_check_requirements,
+    after=_after_move,
+    person_unless_system=False,
+    held_inputs=("owner", "level"),
+    select_related=("contact",),
+    clean_exclude=("reference",),
+)
 
 
 def _send_feedback_link(complaint: Complaint, event_key: str) -> None:

@@ -13,11 +13,10 @@ Agreements::
 
 Each ``Transition`` says which states it leaves from, the state it enters, which roles may
 perform it, what it requires and whether the system (a periodic check) may perform it. The
-services ``sla.services.catalogue.service_transition`` and
-``sla.services.agreements.agreement_transition`` are the only code that moves a status; they
-read these tables and nothing else decides. Conditions beyond inputs (an active agreement
-needs a signed document and at least one target) are checked by the service and named here
-in ``description``.
+machines ``sla.services.catalogue.SERVICE_MACHINE`` and ``sla.services.agreements.
+AGREEMENT_MACHINE`` run these tables on the workflow kit (``itsm.core.workflow.perform``), the
+only code that moves a status. Conditions beyond inputs (an active agreement needs a signed
+document and at least one target) are the machine's effects and named here in ``description``.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ SERVICE_TRANSITIONS: dict[str, Transition] = {
             S.ACCEPTED,
             SLM,
             requires=("rfc_ref",),
+            accepts=("rfc_ref",),
             description=_("The service is agreed and offered. Give the RFC that approved it."),
             button="success",
         ),
@@ -53,6 +53,7 @@ SERVICE_TRANSITIONS: dict[str, Transition] = {
             S.RETIRED,
             SLM,
             requires=("rfc_ref", "note"),
+            accepts=("rfc_ref",),
             description=_("The service is withdrawn; no new agreement may cover it. Give the RFC and the reason."),
             button="outline-danger",
         ),

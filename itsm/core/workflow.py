@@ -1,16 +1,40 @@
-"""What every state-machine table of the product is made of (complaints, survey campaigns,
-services, agreements): one ``Transition`` per action, and the table drawn as a diagram.
+"""The one workflow kit every state machine of the product runs on (complaints, survey
+campaigns, services, agreements, and the machines to come).
 
-Each app's ``workflow.py`` declares its table with these; its service reads the table and
-nothing else decides.
+A machine is declared by its app: the table in its ``workflow.py`` (one ``Transition`` per
+action) and a ``Machine`` naming the model, the table, the app's effects per action and what
+an event row records. ``perform`` is then the only code that moves a status, the same way for
+every machine:
+
+1. refuses an unknown action and an input the action does not take (``TransitionRefused`` /
+   ``ValidationError`` naming the field) before touching the database;
+2. locks the row (``select_for_update``) and refuses a move the table has no arrow for from the
+   current status (``TransitionRefused``), the system where the table wants a person and a
+   role (or owner) the table does not name (``PermissionDenied``);
+3. applies the inputs that are fields of the record, checks what is required (the note, or a
+   field non-blank once applied) together with the machine's own conditions, all errors at
+   once (``ValidationError`` per field);
+4. runs the action's effect (timestamps, owners, mail, anything the app does on that move;
+   it returns the event's details and may refuse with a ``ValidationError``), sets the status,
+   validates and saves the record, writes the event row and runs the after-move work — all
+   in the one transaction, so a refusal anywhere leaves nothing written.
+
+``allowed`` lists the actions a user may take on a record now (for pages and the API).
+``as_mermaid`` draws a table as a diagram for the docs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -49,3 +73,162 @@ def as_mermaid(
             lines.append(f"    {source} --> {transition.target}: {transition.action}")
     lines.extend(f"    {final} --> [*]" for final in finals)
     return "\n".join(lines)
+
+
+class TransitionRefused(ValidationError):
+    """The table has no such action, or no such move from the record's current status."""
+
+
+@dataclass
+class Move:
+    """One move under way: what the effects, checks and event writer of a machine receive."""
+
+    record: Any
+    transition: Transition
+    actor: Any  # a User, or None for the system or a customer through a link
+    now: datetime
+    note: str
+    actor_label: str = ""
+    # Inputs that are not fields of the record (an escalation's level and owner, an RFC the
+    # event records): for the effects to read.
+    inputs: dict[str, Any] = field(default_factory=dict)
+    from_status: str = ""
+
+    @property
+    def action(self) -> str:
+        return self.transition.action
+
+
+Effect = Callable[[Move], dict | None]
+
+
+def roles_may(transition: Transition, record: Any, actor: Any) -> bool:
+    """The table's default rule: one of the actor's roles is among the transition's roles, or
+    the actor owns the record where the transition lets its owner act (``owner_may``)."""
+    from .roles import roles_of
+
+    owner_id = getattr(record, "owner_id", None)
+    if transition.owner_may and owner_id is not None and owner_id == actor.pk:
+        return True
+    return bool(set(roles_of(actor)) & transition.roles)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A state machine: the model, its table, and what the app does on each move.
+
+    ``refused`` is the message for a move the table has no arrow for, naming the record's
+    kind (``"“%(action)s” is not possible while the complaint is %(status)s."``; it gets
+    ``action`` and ``status``). ``effects`` maps an action to a function of the ``Move`` run
+    before the status is set (returns the event's details). ``check`` adds the machine's own
+    input errors to the required ones. ``record_event`` writes the event row (returns it);
+    ``after`` runs last with the event (mail, revoking links). ``held_inputs``: inputs
+    handed to the effects (``move.inputs``) even where they name a field. ``permission``: a model
+    permission the actor needs besides the table's roles (``"change"``). ``person_unless_system``:
+    refuse ``actor=None`` where the transition is not marked ``system`` (False: the machine's
+    actor-less moves — a customer's link, a periodic check — are decided by the callers).
+    """
+
+    model: type[models.Model]
+    table: Mapping[str, Transition]
+    refused: str | Promise
+    record_event: Callable[[Move, dict], Any]
+    effects: Mapping[str, Effect] = field(default_factory=dict)
+    check: Callable[[Move], dict[str, Any]] | None = None
+    after: Callable[[Move, Any], None] | None = None
+    may: Callable[[Transition, Any, Any], bool] = roles_may
+    permission: str = ""
+    person_unless_system: bool = True
+    select_related: tuple[str, ...] = ()
+    clean_exclude: tuple[str, ...] = ()
+    # Inputs kept for the effects even where they name a field (an escalation's owner: the
+    # effect chooses the level's default when none is given).
+    held_inputs: tuple[str, ...] = ()
+
+    def transition(self, action: str) -> Transition:
+        transition = self.table.get(action)
+        if transition is None:
+            raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
+        return transition
+
+    def actor_may(self, transition: Transition, record: Any, actor: Any) -> bool:
+        from .permissions import can
+
+        if self.permission and not can(actor, self.permission, self.model):
+            return False
+        return self.may(transition, record, actor)
+
+
+def perform(
+    machine: Machine,
+    record: Any,
+    action: str,
+    *,
+    actor: Any,
+    note: str = "",
+    actor_label: str = "",
+    inputs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Move ``record`` by ``action`` on ``machine`` (see the module); returns the saved record."""
+    from .audit import set_actor
+
+    transition = machine.transition(action)
+    inputs = dict(inputs or {})
+    unknown = set(inputs) - set(transition.accepts)
+    if unknown:
+        raise ValidationError({name: _("This action does not take this field.") for name in sorted(unknown)})
+    with set_actor(actor), transaction.atomic():
+        manager = machine.model._default_manager
+        locked: Any = manager.select_for_update().select_related(*machine.select_related).get(pk=record.pk)
+        if locked.status not in transition.sources:
+            raise TransitionRefused(
+                {"action": machine.refused % {"action": transition.label, "status": locked.get_status_display()}}
+            )
+        if actor is None and machine.person_unless_system and not transition.system:
+            raise PermissionDenied(_("“%(action)s” needs a person.") % {"action": transition.label})
+        if actor is not None and not machine.actor_may(transition, locked, actor):
+            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
+        move = Move(locked, transition, actor, timezone.now(), note.strip(), actor_label, from_status=locked.status)
+        fields = {f.name for f in machine.model._meta.concrete_fields}
+        for name, value in inputs.items():
+            value = value.strip() if isinstance(value, str) else value
+            if name in fields and name not in machine.held_inputs:
+                setattr(locked, name, value)
+            else:
+                move.inputs[name] = value
+        _check(machine, move)
+        effect = machine.effects.get(action)
+        data = (effect(move) if effect is not None else None) or {}
+        locked._moving = True
+        locked.status = transition.target
+        locked.full_clean(exclude=list(machine.clean_exclude) or None)
+        locked.save()
+        locked._moving = False
+        event = machine.record_event(move, data)
+        if machine.after is not None:
+            machine.after(move, event)
+    return locked
+
+
+def _check(machine: Machine, move: Move) -> None:
+    errors: dict[str, Any] = dict(machine.check(move)) if machine.check is not None else {}
+    for name in move.transition.requires:
+        if name == "note":
+            value = move.note
+        elif name in move.inputs:
+            value = move.inputs[name]
+        else:
+            value = getattr(move.record, name)
+        if value in (None, "") and name not in errors:
+            errors[name] = _("This is required for “%(action)s”.") % {"action": move.transition.label}
+    if errors:
+        raise ValidationError(errors)
+
+
+def allowed(machine: Machine, record: Any, user: Any) -> list[Transition]:
+    """The actions ``user`` may take on ``record`` now: from its status, by role (or
+    ownership) and the machine's permission; inputs and the machine's own conditions are not
+    checked (the move may still be refused for them)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [t for t in machine.table.values() if record.status in t.sources and machine.actor_may(t, record, user)]

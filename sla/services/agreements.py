@@ -36,14 +36,13 @@ from django.utils.translation import gettext_lazy
 from itsm.core.audit import set_actor
 from itsm.core.models import Organisation, User
 from itsm.core.permissions import can
-from itsm.core.roles import roles_of
 from itsm.core.uploads import validate_upload
+from itsm.core.workflow import Machine, Move, TransitionRefused, allowed, perform
 
 from ..choices import COUNTERPARTY_KIND, NUMBER_PREFIX, AgreementKind, AgreementStatus, ServiceStatus
 from ..models import Agreement, AgreementEvent, AgreementVersion, Service, ServiceLevelTarget
 from ..selectors import SECTION_NAMES, agreement_content
 from ..workflow import AGREEMENT_TRANSITIONS, Transition
-from .catalogue import TransitionRefused
 from .targets import TargetChanges, targets_sync
 
 __all__ = [
@@ -357,16 +356,11 @@ def _store_document(agreement: Agreement, upload: Any, signed_on: date | None) -
 def agreement_allowed_actions(agreement: Agreement, user: Any) -> list[Transition]:
     """The moves ``user`` may make on ``agreement`` now (state, role, permission). ``expire``
     is offered only once the validity has ended (before, it would be a termination)."""
-    if not can(user, "change", Agreement):
-        return []
-    roles = set(roles_of(user))
     today = timezone.localdate()
     return [
         t
-        for t in AGREEMENT_TRANSITIONS.values()
-        if agreement.status in t.sources
-        and roles & t.roles
-        and (t.action != "expire" or (agreement.valid_to is not None and agreement.valid_to < today))
+        for t in allowed(AGREEMENT_MACHINE, agreement, user)
+        if t.action != "expire" or (agreement.valid_to is not None and agreement.valid_to < today)
     ]
 
 
@@ -410,64 +404,66 @@ def agreement_transition(
     allowed from the status, ``PermissionDenied`` for a role (or the system) the table does
     not name, ``ValidationError`` per field for a missing input or condition.
     """
-    transition = AGREEMENT_TRANSITIONS.get(action)
-    if transition is None:
-        raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
-    note = note.strip()
-    with set_actor(actor), transaction.atomic():
-        locked = Agreement.objects.select_for_update().select_related("counterparty").get(pk=agreement.pk)
-        if locked.status not in transition.sources:
-            raise TransitionRefused(
-                {
-                    "action": _("“%(action)s” is not possible while the agreement is %(status)s.")
-                    % {"action": transition.label, "status": locked.get_status_display()}
-                }
-            )
-        if actor is None and not transition.system:
-            raise PermissionDenied(_("“%(action)s” needs a person.") % {"action": transition.label})
-        if actor is not None and not (set(roles_of(actor)) & transition.roles and can(actor, "change", Agreement)):
-            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
-        if "note" in transition.requires and not note:
-            raise ValidationError({"note": _("This is required for “%(action)s”.") % {"action": transition.label}})
-        now = timezone.now()
-        today = timezone.localdate(now)
-        data: dict[str, Any] = {}
-        if action == "activate":
-            problems = _activation_problems(locked, today)
-            if problems:
-                raise ValidationError(problems)
-            locked.activated_at = now
-            if locked.next_review_on is None:
-                locked.next_review_on = _one_year_after(today)
-            data = {"version": locked.version, "next_review_on": locked.next_review_on.isoformat()}
-        elif action == "expire":
-            if locked.valid_to is None or locked.valid_to >= today:
-                raise ValidationError(
-                    {
-                        "action": _("The agreement is valid until %(date)s; to end it earlier, terminate it.")
-                        % {"date": locked.valid_to.isoformat() if locked.valid_to else "—"}
-                    }
-                )
-            locked.ended_at = now
-        elif action == "terminate":
-            locked.ended_at = now
-        from_status = locked.status
-        locked.status = transition.target
-        locked.full_clean()
-        locked.save()
-        if action == "activate":
-            _version_row(locked, actor=actor, reason=note)
-        _event(
-            locked,
-            action=action,
-            actor=actor,
-            actor_label=actor_label or (SYSTEM if actor is None else ""),
-            from_status=from_status,
-            to_status=locked.status,
-            note=note,
-            data=data,
+    return perform(AGREEMENT_MACHINE, agreement, action, actor=actor, note=note, actor_label=actor_label)
+
+
+def _activate(move: Move) -> dict:
+    agreement, today = move.record, timezone.localdate(move.now)
+    problems = _activation_problems(agreement, today)
+    if problems:
+        raise ValidationError(problems)
+    agreement.activated_at = move.now
+    if agreement.next_review_on is None:
+        agreement.next_review_on = _one_year_after(today)
+    return {"version": agreement.version, "next_review_on": agreement.next_review_on.isoformat()}
+
+
+def _expire(move: Move) -> dict:
+    agreement = move.record
+    if agreement.valid_to is None or agreement.valid_to >= timezone.localdate(move.now):
+        raise ValidationError(
+            {
+                "action": _("The agreement is valid until %(date)s; to end it earlier, terminate it.")
+                % {"date": agreement.valid_to.isoformat() if agreement.valid_to else "—"}
+            }
         )
-    return locked
+    agreement.ended_at = move.now
+    return {}
+
+
+def _terminate(move: Move) -> dict:
+    move.record.ended_at = move.now
+    return {}
+
+
+def _agreement_event(move: Move, data: dict) -> AgreementEvent:
+    return _event(
+        move.record,
+        action=move.action,
+        actor=move.actor,
+        actor_label=move.actor_label or (SYSTEM if move.actor is None else ""),
+        from_status=move.from_status,
+        to_status=move.record.status,
+        note=move.note,
+        data=data,
+    )
+
+
+def _after_agreement_move(move: Move, event: AgreementEvent) -> None:
+    if move.action == "activate":
+        _version_row(move.record, actor=move.actor, reason=move.note)
+
+
+AGREEMENT_MACHINE = Machine(
+    model=Agreement,
+    table=AGREEMENT_TRANSITIONS,
+    refused=gettext_lazy("“%(action)s” is not possible while the agreement is %(status)s."),
+    record_event=_agreement_event,
+    effects={"activate": _activate, "expire": _expire, "terminate": _terminate},
+    after=_after_agreement_move,
+    permission="change",
+    select_related=("counterparty",),
+)
 
 
 def agreements_expire_due(*, today: date | None = None) -> int:

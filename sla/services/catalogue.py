@@ -14,11 +14,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from itsm.core.audit import set_actor
 from itsm.core.models import User
 from itsm.core.permissions import can
-from itsm.core.roles import roles_of
+from itsm.core.workflow import Machine, Move, allowed, perform
 
 from ..choices import ServiceStatus
 from ..models import Service, ServiceEvent
@@ -37,10 +38,6 @@ SERVICE_FIELDS = (
     "exceptions",
     "security",
 )
-
-
-class TransitionRefused(ValidationError):
-    """The workflow table has no such move from the record's current state."""
 
 
 def _check_fields(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -128,10 +125,7 @@ def service_update(*, service: Service, actor: User, rfc_ref: str = "", **fields
 
 def service_allowed_actions(service: Service, user: User | Any) -> list[Transition]:
     """The moves ``user`` may make on ``service`` now (state, role and permission)."""
-    if not can(user, "change", Service):
-        return []
-    roles = set(roles_of(user))
-    return [t for t in SERVICE_TRANSITIONS.values() if service.status in t.sources and roles & t.roles]
+    return allowed(SERVICE_MACHINE, service, user)
 
 
 def service_transition(
@@ -144,44 +138,25 @@ def service_transition(
     may not take it (no catalogue move is the system's), ``ValidationError`` naming
     ``rfc_ref`` / ``note`` when a required input is blank. Writes a ``ServiceEvent``.
     """
-    transition = SERVICE_TRANSITIONS.get(action)
-    if transition is None:
-        raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
-    rfc_ref, note = rfc_ref.strip(), note.strip()
-    with set_actor(actor), transaction.atomic():
-        locked = Service.objects.select_for_update().get(pk=service.pk)
-        if locked.status not in transition.sources:
-            raise TransitionRefused(
-                {
-                    "action": _("“%(action)s” is not possible while the service is %(status)s.")
-                    % {"action": transition.label, "status": locked.get_status_display()}
-                }
-            )
-        if actor is None and not transition.system:
-            raise PermissionDenied(_("“%(action)s” needs a person.") % {"action": transition.label})
-        if actor is not None and not (set(roles_of(actor)) & transition.roles and can(actor, "change", Service)):
-            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
-        inputs = {"rfc_ref": rfc_ref, "note": note}
-        errors = {
-            name: _("This is required for “%(action)s”.") % {"action": transition.label}
-            for name in transition.requires
-            if not inputs.get(name)
-        }
-        if errors:
-            raise ValidationError(errors)
-        from_status = locked.status
-        locked.status = transition.target
-        if rfc_ref:
-            locked.rfc_ref = rfc_ref
-        locked.full_clean()
-        locked.save()
-        _event(
-            locked,
-            action=action,
-            actor=actor,
-            from_status=from_status,
-            to_status=locked.status,
-            rfc_ref=rfc_ref,
-            note=note,
-        )
-    return locked
+    return perform(SERVICE_MACHINE, service, action, actor=actor, note=note, inputs={"rfc_ref": rfc_ref})
+
+
+def _service_event(move: Move, data: dict) -> ServiceEvent:
+    return _event(
+        move.record,
+        action=move.action,
+        actor=move.actor,
+        from_status=move.from_status,
+        to_status=move.record.status,
+        rfc_ref=move.record.rfc_ref,
+        note=move.note,
+    )
+
+
+SERVICE_MACHINE = Machine(
+    model=Service,
+    table=SERVICE_TRANSITIONS,
+    refused=gettext_lazy("“%(action)s” is not possible while the service is %(status)s."),
+    record_event=_service_event,
+    permission="change",
+)

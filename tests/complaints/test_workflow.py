@@ -21,11 +21,12 @@ from django.db import transaction
 
 from complaints.choices import OPEN_STATUSES, Category, ComplaintStatus, EscalationLevel
 from complaints.models import Complaint, ComplaintEvent
-from complaints.services import TransitionRefused, complaint_transition
+from complaints.services import complaint_transition
 from complaints.workflow import TRANSITIONS, as_mermaid
 from itsm.core.models import Notification
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written
+from itsm.core.workflow import TransitionRefused
 from tests.complaints.factories import AT_BRM, AT_HEAD, make_complaint, role_user
 from tests.factories import ContactFactory
 

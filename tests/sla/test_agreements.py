@@ -39,6 +39,7 @@ from itsm.core.testing import (
     role_may,
     user_with_role,
 )
+from itsm.core.workflow import TransitionRefused
 from sla.choices import AgreementKind, AgreementStatus, Metric, Priority, ServiceStatus, TargetUnit
 from sla.models import Agreement, AgreementEvent, AgreementVersion
 from sla.services.agreements import (
@@ -49,7 +50,7 @@ from sla.services.agreements import (
     agreement_upload_document,
     agreements_expire_due,
 )
-from sla.services.catalogue import TransitionRefused, service_transition
+from sla.services.catalogue import service_transition
 from sla.services.targets import target_create
 from sla.workflow import AGREEMENT_TRANSITIONS, SERVICE_TRANSITIONS, as_mermaid
 from tests.factories import OrganisationFactory

@@ -26,10 +26,10 @@ from itsm.core.testing import (
     role_may,
     user_with_role,
 )
+from itsm.core.workflow import TransitionRefused
 from sla.choices import ServiceStatus
 from sla.models import Service, ServiceEvent
 from sla.services.catalogue import (
-    TransitionRefused,
     service_allowed_actions,
     service_create,
     service_transition,
