@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from itsm.core import views as core_views
+from itsm.core.views import pages as core_views
 
 urlpatterns = [
     path("", include("itsm.core.urls")),

@@ -32,9 +32,9 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core import calendar as business_calendar
 from itsm.core.exports import Column, export_response, filename_for
-from itsm.core.generic_views import ObjectEditView, ObjectListView
 from itsm.core.models import Calendar
 from itsm.core.permissions import can
+from itsm.core.views.generic import ObjectEditView, ObjectListView
 
 from .. import selectors
 from ..choices import OPEN_STATUSES, STATUS_COLOURS, Category, ComplaintStatus, Severity

@@ -25,11 +25,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from itsm.core import calendar as business_calendar
-from itsm.core.generic_views import ObjectHistoryView
 from itsm.core.models import Contact, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
 from itsm.core.services import contact_create
+from itsm.core.views.generic import ObjectHistoryView
 
 from ..choices import EVENT_STATUS_CHOICES, STATUS_COLOURS, ComplaintStatus, EscalationLevel, EventKind, Severity
 from ..forms import (

@@ -33,14 +33,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from itsm.core.generic_views import ObjectHistoryView, ObjectListView, add_service_errors
 from itsm.core.permissions import acting_user, can, can_view_history, require_all
 from itsm.core.roles import roles_of
 from itsm.core.uploads import ALLOWED
+from itsm.core.views.generic import ObjectHistoryView, ObjectListView, add_service_errors
 
 from ..choices import AgreementKind, AgreementStatus
 from ..filters import AgreementFilter
-from ..forms import (
+from ..forms import TransitionForm
+from ..forms.agreements import (
     AgreementChangeForm,
     AgreementForm,
     CompareForm,
@@ -48,7 +49,6 @@ from ..forms import (
     StandardTargetsForm,
     TargetForm,
     TargetFormSet,
-    TransitionForm,
 )
 from ..models import Agreement, AgreementEvent, AgreementVersion, ServiceLevelTarget
 from ..selectors import (

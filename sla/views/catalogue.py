@@ -20,13 +20,14 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from itsm.core.generic_views import ObjectHistoryView, ObjectListView, add_service_errors
 from itsm.core.permissions import acting_user, can, can_view_history, require_all
 from itsm.core.roles import roles_of
+from itsm.core.views.generic import ObjectHistoryView, ObjectListView, add_service_errors
 
 from ..choices import ServiceStatus
 from ..filters import ServiceFilter
-from ..forms import ServiceForm, TransitionForm
+from ..forms import TransitionForm
+from ..forms.catalogue import ServiceForm
 from ..models import Agreement, Service, ServiceEvent
 from ..selectors import service_agreements, service_list
 from ..services import catalogue as services

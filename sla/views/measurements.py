@@ -28,11 +28,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from itsm.core import charts
 from itsm.core.exports import BOM
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user, can, require_all
+from itsm.core.views.generic import add_service_errors
 
 from ..choices import TIME_UNITS, AgreementKind, AgreementStatus, MeasurementSource, ReportStatus
-from ..forms_measurements import MeasurementFilterForm, MeasurementForm, MeasurementImportForm
+from ..forms.measurements import MeasurementFilterForm, MeasurementForm, MeasurementImportForm
 from ..models import Measurement, ServiceLevelTarget, SlaReport
 from ..services import measurements as services
 from ..underpinning import compare_targets, format_target_value, target_label, underpinning_report

@@ -29,10 +29,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from itsm.core import charts
 from itsm.core.forms import BootstrapFormMixin
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
 from itsm.core.pickers import PickerField
+from itsm.core.views.generic import add_service_errors
 
 from ..choices import AgreementKind, ReportStatus
 from ..models import SlaReport

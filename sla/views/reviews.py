@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
+from itsm.core.views.generic import add_service_errors
 
 from ..choices import AgreementKind, AgreementStatus
-from ..forms_reviews import AgreementReviewForm, ReviewDueFilterForm
+from ..forms.reviews import AgreementReviewForm, ReviewDueFilterForm
 from ..models import Agreement, AgreementReview
 from ..services import reviews as services
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from itsm.core.permissions import acting_user, can, require_all
 
 from ..choices import AgreementKind
-from ..forms_measurements import SupportLinkForm, SupportUnlinkForm, UnderpinningFilterForm
+from ..forms.measurements import SupportLinkForm, SupportUnlinkForm, UnderpinningFilterForm
 from ..models import Agreement, Measurement, ServiceLevelTarget
 from ..underpinning import (
     UnderpinningStatus,

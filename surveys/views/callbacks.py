@@ -23,7 +23,7 @@ from itsm.core.models import AccessToken, User
 from itsm.core.throttle import over_limit, throttled_response
 from itsm.core.tokens import token_page, token_view
 
-from ..forms import CallbackAnswerForm
+from ..forms.callbacks import CallbackAnswerForm
 from ..models import CallBack
 from ..services.callbacks import (
     CALLBACK_PURPOSE,

@@ -37,16 +37,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from itsm.core.forms import bootstrap_widgets
-from itsm.core.generic_views import ObjectHistoryView, ObjectListView
 from itsm.core.models import Organisation, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
 from itsm.core.roles import roles_of
 from itsm.core.selectors import with_mail
+from itsm.core.views.generic import ObjectHistoryView, ObjectListView
 
 from ..choices import LAUNCHED_STATUSES, PLAN_EDITABLE_STATUSES, CampaignStatus, InvitationStatus
 from ..filters import CampaignFilter, InvitationFilter
-from ..forms_campaigns import (
+from ..forms.campaigns import (
     CampaignActionForm,
     CampaignForm,
     CloseDateForm,

@@ -23,7 +23,7 @@ from itsm.core.throttle import over_limit, throttled_response
 from itsm.core.tokens import token_page, token_view
 
 from ..answers import questionnaire_content
-from ..forms_answers import SurveyAnswerForm
+from ..forms.answers import SurveyAnswerForm
 from ..services.invitations import (
     SURVEY_PURPOSE,
     UNSUBSCRIBE_PURPOSE,

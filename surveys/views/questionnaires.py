@@ -27,13 +27,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
+from itsm.core.views.generic import add_service_errors
 
 from ..answers import questionnaire_content
-from ..forms_answers import SurveyAnswerForm
-from ..forms_questionnaires import QuestionForm, QuestionnaireForm, SectionForm
+from ..forms.answers import SurveyAnswerForm
+from ..forms.questionnaires import QuestionForm, QuestionnaireForm, SectionForm
 from ..models import Campaign, Question, Questionnaire, QuestionnaireSection
 from ..services import questionnaires as services
 

@@ -29,13 +29,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from itsm.core import charts
 from itsm.core.exports import Column, export_response, filename_for
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
+from itsm.core.views.generic import add_service_errors
 
 from .. import results as selectors
 from ..choices import LAUNCHED_STATUSES, CampaignStatus, ImprovementPriority, ImprovementStatus
-from ..forms_results import (
+from ..forms.results import (
     FreeTextFilterForm,
     ImprovementFilterForm,
     ImprovementItemEditForm,

@@ -25,12 +25,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from itsm.core import calendar as business_calendar
-from itsm.core.generic_views import add_service_errors
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
+from itsm.core.views.generic import add_service_errors
 
 from ..choices import WeeklyItemKind
-from ..forms_weekly import WeeklyItemForm, WeeklyReportCreateForm, WeeklyReportFilterForm
+from ..forms.weekly import WeeklyItemForm, WeeklyReportCreateForm, WeeklyReportFilterForm
 from ..models import WeeklyReport, WeeklyReportItem
 from ..selectors import weekly_missing
 from ..services import weekly as services

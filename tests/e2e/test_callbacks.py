@@ -1,6 +1,6 @@
 """Ticket call-backs in Chromium: the desk's phone call and the customer's mailed link.
 
-The demo data holds due call-backs for resolved tickets (``surveys.demo_callbacks``). The desk
+The demo data holds due call-backs for resolved tickets (``surveys.demo.callbacks``). The desk
 records an unhappy phone answer (the ticket is flagged not closable and a complaint can be
 registered from it), and mails another customer a link which they answer on a phone. The live
 server runs in this process: its mail is Django's locmem outbox and Celery runs eagerly.

@@ -1,6 +1,6 @@
 """Weekly visit reports in Chromium: this week's report, a new item, the Monday meeting.
 
-The demo data (``surveys.demo_weekly``) holds the two weeks before this one for three
+The demo data (``surveys.demo.weekly``) holds the two weeks before this one for three
 departments; last week's reports carry over the open items of the week before. The desk
 opens this week's reports for two of them (open items are carried over again), adds a new
 problem with an owner, and the meeting page shows it in its department's column, next to the

@@ -19,7 +19,7 @@ from sla.choices import Priority
 from surveys.answers import questionnaire_content
 from surveys.bilingual import Bilingual
 from surveys.choices import QuestionKind
-from surveys.forms_questionnaires import QuestionForm
+from surveys.forms.questionnaires import QuestionForm
 from surveys.models import Question, Questionnaire, QuestionnaireSection, QuestionOption
 from surveys.services import questionnaires as services
 from tests.factories import ContactFactory, DepartmentFactory, OrganisationFactory

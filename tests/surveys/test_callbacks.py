@@ -458,7 +458,7 @@ def test_demo_loader_is_idempotent(make_user):
 
     make_user(Role.SERVICE_DESK, username="desk")
 
-    from surveys import demo_callbacks
+    from surveys.demo import callbacks as demo_callbacks
 
     out = io.StringIO()
     first = demo_callbacks.load(out)

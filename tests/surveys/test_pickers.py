@@ -22,7 +22,7 @@ from itsm.core.testing import (
     role_may,
     user_with_role,
 )
-from surveys.forms_campaigns import DepartmentShareFormSet, StakeholdersForm
+from surveys.forms.campaigns import DepartmentShareFormSet, StakeholdersForm
 from surveys.models import Campaign, Invitation, WeeklyReport, WeeklyReportItem
 from tests.factories import DepartmentFactory, OrganisationFactory, UserFactory
 from tests.surveys.factories import CampaignFactory, InvitationFactory

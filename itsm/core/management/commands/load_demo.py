@@ -129,7 +129,7 @@ class Command(BaseCommand):
                 },
             )
             created += new
-        # Each app adds its own demo records in its demo.py (a function load(stdout) -> rows created).
+        # Each app adds its own demo records in its demo module or package (a function load(stdout) -> rows created).
         for app_config in apps.get_app_configs():
             if app_config.name.startswith(("django.", "rest_framework", "drf_", "auditlog", "axes", "knox")):
                 continue

@@ -1,11 +1,11 @@
-"""Forms of the satisfaction app: the call-back answer (phone and public link)."""
+"""Forms of ticket call-backs: the call-back answer (the desk's phone call and the public link)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .services.callbacks import CallbackAnswer
+from ..services.callbacks import CallbackAnswer
 
 RATING_CHOICES = [(i, str(i)) for i in range(1, 6)]
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]

@@ -21,8 +21,8 @@ from itsm.core.forms import BootstrapFormMixin
 from itsm.core.pickers import use_picker
 from sla import pickers as sla_pickers
 
-from .bilingual import EN_SUFFIX, columns
-from .models import Question, Questionnaire, QuestionnaireSection
+from ..bilingual import EN_SUFFIX, columns
+from ..models import Question, Questionnaire, QuestionnaireSection
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView
 
-from . import calendar as business_calendar
-from . import history
-from .exports import export_response, filename_for
-from .filters import AuditFilterSet, CalendarFilterSet, ContactFilterSet, OrganisationFilterSet
-from .forms import CalendarForm, CalendarOverrideForm, ContactForm, DepartmentForm, OrganisationForm, bootstrap_widgets
-from .generic_views import ObjectDetailView, ObjectEditView, ObjectListView, add_service_errors
-from .home import actions_for, panels_for
-from .models import Calendar, CalendarOverride, Contact, Department, Organisation
-from .navigation import home_sections_for
-from .permissions import can, can_view_history
-from .roles import Role, roles_of
-from .services import (
+from .. import calendar as business_calendar
+from .. import history
+from ..exports import export_response, filename_for
+from ..filters import AuditFilterSet, CalendarFilterSet, ContactFilterSet, OrganisationFilterSet
+from ..forms import CalendarForm, CalendarOverrideForm, ContactForm, DepartmentForm, OrganisationForm, bootstrap_widgets
+from ..home import actions_for, panels_for
+from ..models import Calendar, CalendarOverride, Contact, Department, Organisation
+from ..navigation import home_sections_for
+from ..permissions import can, can_view_history
+from ..roles import Role, roles_of
+from ..services import (
     calendar_create,
     calendar_override_create,
     calendar_override_delete,
@@ -42,6 +41,7 @@ from .services import (
     organisation_create,
     organisation_update,
 )
+from .generic import ObjectDetailView, ObjectEditView, ObjectListView, add_service_errors
 
 
 @login_required

@@ -19,12 +19,12 @@ from django.utils import timezone
 from itsm.core.models import Organisation, User
 from itsm.core.tokens import token_issue
 
-from .answers import AnswerInput
-from .choices import AudienceMode, CampaignKind, InvitationStatus, QuestionKind
-from .models import Campaign, Invitation, Questionnaire
-from .services.campaigns import campaign_create, campaign_transition
-from .services.invitations import SURVEY_PURPOSE, response_submit
-from .services.questionnaires import question_create, questionnaire_create, section_create
+from ..answers import AnswerInput
+from ..choices import AudienceMode, CampaignKind, InvitationStatus, QuestionKind
+from ..models import Campaign, Invitation, Questionnaire
+from ..services.campaigns import campaign_create, campaign_transition
+from ..services.invitations import SURVEY_PURPOSE, response_submit
+from ..services.questionnaires import question_create, questionnaire_create, section_create
 
 QUESTIONNAIRE = "2026 年下半年客户满意度调查问卷"
 RUNNING = "2026 年下半年公司级客户满意度调查"

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from surveys import demo_campaigns
 from surveys.choices import CampaignStatus, InvitationStatus
+from surveys.demo import campaigns as demo_campaigns
 from surveys.models import Answer, Campaign, Invitation, SurveyResponse
 from tests.surveys.factories import CampaignFactory
 

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from surveys import demo_weekly
+from surveys.demo import weekly as demo_weekly
 from surveys.models import WeeklyReport, WeeklyReportItem
 
 

@@ -1,6 +1,5 @@
-"""Forms of the service catalogue, agreements and targets. They parse and validate what a page
-sends; the services in ``sla/services/`` do every write (no ``form.save()``). No form has a
-status field: statuses move only through the workflow services."""
+"""Forms of the agreement pages: a draft's content, the signed document, a new version of an
+active agreement, its targets and the comparison of two versions (moves: ``TransitionForm``)."""
 
 from __future__ import annotations
 
@@ -12,49 +11,21 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core import pickers as core_pickers
 from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
-from itsm.core.models import Calendar, Organisation, User
+from itsm.core.models import Organisation
 from itsm.core.pickers import use_picker
 
-from . import pickers
-from .choices import ServiceStatus
-from .models import AGREEMENT_SECTIONS, Agreement, Service, ServiceLevelTarget
-from .services.agreements import SIGNED_DOCUMENT_TYPES, VERSION_FIELDS
-from .services.catalogue import SERVICE_FIELDS
-from .services.targets import target_problems
-from .workflow import Transition
+from .. import pickers
+from ..choices import ServiceStatus
+from ..models import AGREEMENT_SECTIONS, Agreement, Service, ServiceLevelTarget
+from ..services.agreements import SIGNED_DOCUMENT_TYPES, VERSION_FIELDS
+from ..services.targets import target_problems
+from . import ACTIVE, _calendar_field, _choices, _owner_picker
 
 SECTION_NAMES = [name for name, _label in AGREEMENT_SECTIONS]
 DATE = {"type": "date"}
 MARKDOWN_HELP = _("Markdown: **bold**, *italic*, lists (- item), tables, links.")
 DOCUMENT_ACCEPT = ",".join(SIGNED_DOCUMENT_TYPES)
-
-
-def _choices(form: forms.BaseForm, name: str) -> Any:
-    """A choice field of ``form`` (typed loosely: its ``queryset`` / ``choices`` are set here)."""
-    return form.fields[name]
-
-
-ACTIVE = {"active": "1"}
 CURRENT_SERVICES = {"current": "1"}
-
-
-def _users():
-    return User.objects.filter(is_active=True).order_by("username")
-
-
-def _owner_picker(form: forms.BaseForm) -> None:
-    field = _choices(form, "owner")
-    field.queryset = _users()
-    use_picker(field, core_pickers.users, ACTIVE)
-
-
-def _calendar_field(**kwargs: Any) -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
-        queryset=Calendar.objects.order_by("-is_default", "name"),
-        required=False,
-        empty_label=_("24×7 (around the clock)"),
-        **kwargs,
-    )
 
 
 def _services_field(label: Any) -> forms.ModelMultipleChoiceField:
@@ -62,75 +33,6 @@ def _services_field(label: Any) -> forms.ModelMultipleChoiceField:
     field = forms.ModelMultipleChoiceField(queryset=Service.objects.none(), required=False, label=label)
     use_picker(field, pickers.services, CURRENT_SERVICES)
     return field
-
-
-# --- catalogue --------------------------------------------------------------------------------
-
-
-class ServiceForm(BootstrapFormMixin, forms.ModelForm):
-    """A service's description; ``rfc_ref`` is asked for every change of an accepted service."""
-
-    change_rfc = forms.CharField(
-        label=_("RFC reference"),
-        required=False,
-        max_length=60,
-        help_text=_("Required to change an accepted service: the RFC that approved the change."),
-    )
-
-    class Meta:
-        model = Service
-        fields = list(SERVICE_FIELDS)
-        widgets = {
-            name: forms.Textarea(attrs={"rows": 3})
-            for name in ("description", "standards", "contact_interface", "exceptions", "security")
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _owner_picker(self)
-        self.fields["calendar"] = _calendar_field(
-            label=_("Service hours"), help_text=Service._meta.get_field("calendar").help_text
-        )
-        if self.instance.pk is not None:
-            self.initial["calendar"] = self.instance.calendar_id
-        if self.instance.pk is None or self.instance.status == ServiceStatus.PROPOSED:
-            del self.fields["change_rfc"]
-        else:
-            self.fields["change_rfc"].required = True
-        bootstrap_widgets(self)
-
-    def service_fields(self, *, changed_only: bool = False) -> dict[str, Any]:
-        names = [n for n in SERVICE_FIELDS if not changed_only or n in self.changed_data]
-        return {name: self.cleaned_data[name] for name in names}
-
-
-class TransitionForm(BootstrapFormMixin, forms.Form):
-    """Asks for what one workflow move requires (an RFC reference, a note).
-
-    Prefixed with the action's name, so several action forms live on one page.
-    """
-
-    def __init__(self, *args: Any, transition: Transition, **kwargs: Any) -> None:
-        kwargs.setdefault("prefix", transition.action)
-        super().__init__(*args, **kwargs)
-        self.transition = transition
-        if "rfc_ref" in transition.requires:
-            self.fields["rfc_ref"] = forms.CharField(label=_("RFC reference"), max_length=60)
-        note_required = "note" in transition.requires
-        self.fields["note"] = forms.CharField(
-            label=_("Reason") if note_required else _("Note"),
-            required=note_required,
-            max_length=4000,
-            widget=forms.Textarea(attrs={"rows": 2}),
-            help_text=_("Kept in the history."),
-        )
-        bootstrap_widgets(self)
-
-    def inputs(self) -> dict[str, str]:
-        return {name: self.cleaned_data.get(name, "") for name in self.fields}
-
-
-# --- agreements -------------------------------------------------------------------------------
 
 
 class AgreementForm(BootstrapFormMixin, forms.ModelForm):

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from itsm.core.models import User
 
-from .models import Ticket
-from .services.callbacks import CallbackAnswer, callback_record_phone, ticket_ingest
+from ..models import Ticket
+from ..services.callbacks import CallbackAnswer, callback_record_phone, ticket_ingest
 
 # external id, requester email, requester name, technician, hours since resolution, answer
 DEMO = [

@@ -20,7 +20,7 @@ from surveys.choices import CampaignStatus, ImprovementPriority, InvitationStatu
 from surveys.models import Answer, ImprovementItem
 from tests.factories import DepartmentFactory, OrganisationFactory
 from tests.surveys.factories import CampaignFactory, ResponseFactory
-from tests.surveys.test_results_selectors import answer, build_questionnaire, build_results, make_invitation
+from tests.surveys.test_results import answer, build_questionnaire, build_results, make_invitation
 
 pytestmark = pytest.mark.django_db
 

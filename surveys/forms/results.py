@@ -15,8 +15,8 @@ from itsm.core import pickers
 from itsm.core.forms import BootstrapFormMixin
 from itsm.core.pickers import PickerField
 
-from .choices import ImprovementPriority, ImprovementStatus, QuestionKind
-from .models import Campaign, Question
+from ..choices import ImprovementPriority, ImprovementStatus, QuestionKind
+from ..models import Campaign, Question
 
 
 class QuestionChoiceField(forms.ModelChoiceField):

@@ -19,10 +19,10 @@ from itsm.core.forms import BootstrapFormMixin
 from itsm.core.pickers import PickerField
 from itsm.core.uploads import validate_upload
 
-from . import pickers
-from .choices import AgreementKind, AgreementStatus, TargetUnit
-from .models import ServiceLevelTarget
-from .underpinning import CHECKED_STATUSES, LIVE_STATUSES, UnderpinningStatus, target_label
+from .. import pickers
+from ..choices import AgreementKind, AgreementStatus, TargetUnit
+from ..models import ServiceLevelTarget
+from ..underpinning import CHECKED_STATUSES, LIVE_STATUSES, UnderpinningStatus, target_label
 
 MONTH_FORMATS = ["%Y-%m", "%Y/%m", "%Y-%m-%d"]
 

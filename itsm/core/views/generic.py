@@ -22,10 +22,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, ListView
 
-from .audit import history_of
-from .forms import bootstrap_widgets
-from .history import present
-from .permissions import can, can_view_history
+from ..audit import history_of
+from ..forms import bootstrap_widgets
+from ..history import present
+from ..permissions import can, can_view_history
 
 
 class RoleRequiredMixin(LoginRequiredMixin):

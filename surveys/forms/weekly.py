@@ -10,7 +10,7 @@ from itsm.core.forms import BootstrapFormMixin
 from itsm.core.models import User
 from itsm.core.pickers import PickerField
 
-from .choices import WeeklyItemKind
+from ..choices import WeeklyItemKind
 
 ACTIVE_STAFF = {"active": "1"}  # who may record a visit or own an item: active staff accounts
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from itsm.core.models import Department, User
 
-from .choices import WeeklyItemKind
-from .models import WeeklyReport, WeeklyReportItem
-from .services.weekly import week_monday, weekly_item_add, weekly_report_create, weekly_report_submit
+from ..choices import WeeklyItemKind
+from ..models import WeeklyReport, WeeklyReportItem
+from ..services.weekly import week_monday, weekly_item_add, weekly_report_create, weekly_report_submit
 
 # (organisation code, department, [(kind, text, owner username, resolved)]) per week, oldest first.
 DEPARTMENTS = [("hx-bank", "信息科技部"), ("dz-power", "调度中心"), ("mq-logistics", "IT 部")]

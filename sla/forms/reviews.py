@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core.forms import BootstrapFormMixin
 
-from .choices import AgreementKind
-from .models import AgreementReview
+from ..choices import AgreementKind
+from ..models import AgreementReview
 
 
 class AgreementReviewForm(BootstrapFormMixin, forms.ModelForm):

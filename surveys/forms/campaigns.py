@@ -21,10 +21,10 @@ from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
 from itsm.core.models import Department, Organisation, User
 from itsm.core.pickers import PickerField, PickerMultipleField, scope_pickers, use_picker
 
-from .choices import AudienceMode
-from .models import Campaign, Questionnaire
-from .models.campaigns import default_reminder_days
-from .workflow import Transition
+from ..choices import AudienceMode
+from ..models import Campaign, Questionnaire
+from ..models.campaigns import default_reminder_days
+from ..workflow import Transition
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_REMINDERS = 5

@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .answers import (
+from ..answers import (
     MAX_TEXT_LENGTH,
     NPS_RANGE,
     AnswerInput,
@@ -27,7 +27,7 @@ from .answers import (
     SectionContent,
     answer_problems,
 )
-from .choices import QuestionKind
+from ..choices import QuestionKind
 
 RATING_CHOICES = [
     (1, _("Very dissatisfied")),

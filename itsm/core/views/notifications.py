@@ -25,14 +25,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from .choices import MAIL_STATE_COLOURS, MailState
-from .filters import NotificationFilterSet
-from .forms import bootstrap_widgets
-from .mail_links import for_display
-from .models import Notification
-from .notifications import notification_release
-from .permissions import acting_user, can
-from .selectors import notification_list, with_mail_state
+from ..choices import MAIL_STATE_COLOURS, MailState
+from ..filters import NotificationFilterSet
+from ..forms import bootstrap_widgets
+from ..mail_links import for_display
+from ..models import Notification
+from ..notifications import notification_release
+from ..permissions import acting_user, can
+from ..selectors import notification_list, with_mail_state
 
 PER_PAGE = 50
 # Query parameters that are not filters.

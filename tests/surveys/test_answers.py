@@ -9,7 +9,7 @@ from django.utils import translation
 
 from surveys.answers import MAX_TEXT_LENGTH, AnswerInput, answer_errors, questionnaire_content
 from surveys.choices import QuestionKind
-from surveys.forms_answers import SurveyAnswerForm
+from surveys.forms.answers import SurveyAnswerForm
 from tests.surveys.factories import OptionFactory, QuestionFactory, QuestionnaireFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
