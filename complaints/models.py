@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.calendar import working_day_length
-from itsm.core.models import Calendar, Contact, Organisation, VisibleQuerySet
+from itsm.core.models import Calendar, Contact, Organisation, VisibleQuerySet, WorkflowEvent
 
 from .choices import EVENT_STATUS_CHOICES, Category, Channel, ComplaintStatus, EscalationLevel, Severity, TargetUnit
 
@@ -195,41 +195,21 @@ class Complaint(models.Model):
         return self.paused_at is not None
 
 
-class ComplaintEvent(models.Model):
-    """One row of a complaint's timeline: who did what, when, from which state to which.
-
-    Never edited or deleted (``save`` on an existing row and ``delete`` raise).
-    """
+class ComplaintEvent(WorkflowEvent):
+    """One row of a complaint's timeline: who did what, when, from which state to which
+    (``itsm.core.models.WorkflowEvent``: append-only)."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("action"), max_length=30)
     from_status = models.CharField(_("from"), max_length=30, choices=EVENT_STATUS_CHOICES, blank=True)
     to_status = models.CharField(_("to"), max_length=30, choices=EVENT_STATUS_CHOICES, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("by")
-    )
-    # Who acted when there is no user: "system" (a periodic check) or "customer" (a link).
-    actor_label = models.CharField(_("by (no account)"), max_length=40, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
-    class Meta:
+    class Meta(WorkflowEvent.Meta):
         verbose_name = _("complaint event")
         verbose_name_plural = _("complaint events")
-        ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["complaint", "created_at"], name="complaint_event_idx")]
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("Timeline entries cannot be changed."))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("Timeline entries cannot be deleted."))
 
 
 def _attachment_path(instance: ComplaintAttachment, filename: str) -> str:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from itsm.core.models import Calendar, Organisation, VisibleQuerySet
+from itsm.core.models import Calendar, Organisation, VisibleQuerySet, WorkflowEvent
 
 from .choices import (
     AgreementKind,
@@ -96,29 +96,18 @@ class Service(models.Model):
         return reverse("service_detail", args=[self.pk])
 
 
-class ServiceEvent(models.Model):
-    """One step of a service's life (accepted, changed under an RFC, retired); append-only."""
+class ServiceEvent(WorkflowEvent):
+    """One step of a service's life (accepted, changed under an RFC, retired)
+    (``itsm.core.models.WorkflowEvent``: append-only)."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events", verbose_name=_("service"))
-    action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=10, choices=ServiceStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=10, choices=ServiceStatus.choices, blank=True)
+    from_status = models.CharField(_("from"), max_length=30, choices=ServiceStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, choices=ServiceStatus.choices, blank=True)
     rfc_ref = models.CharField(_("RFC reference"), max_length=60, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
-    class Meta:
+    class Meta(WorkflowEvent.Meta):
         verbose_name = _("service event")
         verbose_name_plural = _("service events")
-        ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.action}"
@@ -230,32 +219,19 @@ class AgreementVersion(models.Model):
         return f"{self.agreement_id} v{self.version}"
 
 
-class AgreementEvent(models.Model):
-    """One step of an agreement's workflow or versioning; append-only."""
+class AgreementEvent(WorkflowEvent):
+    """One step of an agreement's workflow or versioning (``itsm.core.models.WorkflowEvent``:
+    append-only)."""
 
     agreement = models.ForeignKey(
         Agreement, on_delete=models.CASCADE, related_name="events", verbose_name=_("agreement")
     )
-    action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=12, choices=AgreementStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=12, choices=AgreementStatus.choices, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    actor_label = models.CharField(_("by (label)"), max_length=100, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_status = models.CharField(_("from"), max_length=30, choices=AgreementStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, choices=AgreementStatus.choices, blank=True)
 
-    class Meta:
+    class Meta(WorkflowEvent.Meta):
         verbose_name = _("agreement event")
         verbose_name_plural = _("agreement events")
-        ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.agreement_id} {self.action}"

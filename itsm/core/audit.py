@@ -168,6 +168,24 @@ def drop_append_only_triggers(table: str, connection=default_connection) -> None
             cursor.execute(statement)
 
 
+def restore_append_only_triggers(table: str, connection=default_connection) -> None:
+    """Create ``table``'s append-only triggers afresh. For a migration that alters the table:
+    SQLite rebuilds a table to alter it, and the rebuilt table has no triggers."""
+    drop_append_only_triggers(table, connection)
+    create_append_only_triggers(table, connection)
+
+
+def restore_append_only(*tables: str):
+    """A migration operation: ``restore_append_only_triggers`` for each of ``tables``."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for table in tables:
+            restore_append_only_triggers(table, schema_editor.connection)
+
+    return migrations.RunPython(forwards, forwards)
+
+
 @contextmanager
 def immutability_suspended(connection=default_connection):
     """Lift the audit-trail and append-only triggers for a maintenance step (a test database

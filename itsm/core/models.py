@@ -53,6 +53,43 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class WorkflowEvent(models.Model):
+    """One step of a record's timeline, for every state machine (``itsm.core.workflow``): who
+    acted (a user, or ``actor_label`` — "system", "customer" — when no account did), the
+    action, the status it moved from and to (blank for a step that moves none: a comment, a
+    reminder), a note and the step's details.
+
+    Append-only: ``save`` on an existing row and ``delete`` raise, and database triggers
+    (``itsm.core.audit.APPEND_ONLY_TABLES``) refuse UPDATE and DELETE. An actor who acted
+    cannot be deleted (``PROTECT``: deactivate the account instead), since nulling the column
+    would be an update. A concrete event adds the foreign key to its record (``related_name=
+    "events"``) and redeclares ``from_status`` / ``to_status`` with its status choices.
+    """
+
+    action = models.CharField(_("action"), max_length=30)
+    from_status = models.CharField(_("from"), max_length=30, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, blank=True)
+    actor = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    actor_label = models.CharField(_("by (no account)"), max_length=100, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Timeline entries cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Timeline entries cannot be deleted."))
+
+
 class Organisation(TimeStamped):
     """A customer organisation, an internal team (party to OLAs) or a supplier (party to UCs)."""
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.choices import Language
-from itsm.core.models import Contact, Department, Organisation, VisibleQuerySet
+from itsm.core.models import Contact, Department, Organisation, VisibleQuerySet, WorkflowEvent
 
 from ..choices import (
     AudienceMode,
@@ -149,30 +149,16 @@ class CampaignDepartmentRatio(models.Model):
         return f"{self.department}: {self.percent}%"
 
 
-class CampaignEvent(models.Model):
-    """One step of a campaign's history (append-only, like a complaint's timeline)."""
+class CampaignEvent(WorkflowEvent):
+    """One step of a campaign's history (``itsm.core.models.WorkflowEvent``: append-only)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events", verbose_name=_("campaign"))
-    action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=12, choices=CampaignStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=12, choices=CampaignStatus.choices, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    actor_label = models.CharField(_("by (label)"), max_length=100, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_status = models.CharField(_("from"), max_length=30, choices=CampaignStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, choices=CampaignStatus.choices, blank=True)
 
-    class Meta:
+    class Meta(WorkflowEvent.Meta):
         verbose_name = _("campaign event")
         verbose_name_plural = _("campaign events")
-        ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.action}"

@@ -20,18 +20,20 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from itsm.core.audit import set_actor
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Contact, Department, Organisation, User
 from itsm.core.notifications import Recipient, notification_queue
-from itsm.core.roles import Role, roles_of
+from itsm.core.roles import Role
+from itsm.core.workflow import Machine, Move, TransitionRefused, allowed, perform
 
 from ..choices import PLAN_EDITABLE_STATUSES, AudienceMode, CampaignStatus
 from ..models import Campaign, CampaignDepartmentRatio, CampaignEvent, Invitation
@@ -58,10 +60,6 @@ PLAN_FIELDS = (
     "reminder_days",
     "closes_at",
 )
-
-
-class TransitionRefused(ValidationError):
-    """The workflow table has no such move from the campaign's current state."""
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -354,8 +352,7 @@ def _role_members(role: str) -> list[User]:
 
 def campaign_allowed_actions(campaign: Campaign, user: User) -> list[Transition]:
     """The moves ``user`` may make on ``campaign`` now (what the page offers as buttons)."""
-    roles = set(roles_of(user))
-    return [t for t in TRANSITIONS.values() if campaign.status in t.sources and roles & t.roles]
+    return allowed(CAMPAIGN_MACHINE, campaign, user)
 
 
 def campaign_transition(
@@ -369,47 +366,11 @@ def campaign_transition(
     when a required input is missing or the step's own conditions fail (a questionnaire not
     ready, an empty audience, a close date passed, no stakeholders to publish to).
     """
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
-    unknown = set(inputs) - set(transition.accepts)
-    if unknown:
-        raise ValidationError({name: _("This action does not take this field.") for name in sorted(unknown)})
-    with set_actor(actor), transaction.atomic():
-        locked = Campaign.objects.select_for_update().select_related("questionnaire", "owner").get(pk=campaign.pk)
-        if locked.status not in transition.sources:
-            raise TransitionRefused(
-                {
-                    "action": _("“%(action)s” is not possible while the campaign is %(status)s.")
-                    % {"action": transition.label, "status": locked.get_status_display()}
-                }
-            )
-        if actor is None and not transition.system:
-            raise PermissionDenied(_("“%(action)s” needs a person.") % {"action": transition.label})
-        if actor is not None and not (set(roles_of(actor)) & transition.roles):
-            raise PermissionDenied(_("Your role may not perform “%(action)s”.") % {"action": transition.label})
-        note = note.strip()
-        for name, value in inputs.items():
-            setattr(locked, name, value.strip() if isinstance(value, str) else value)
-        errors = {}
-        for name in transition.requires:
-            if (note if name == "note" else getattr(locked, name)) in (None, ""):
-                errors[name] = _("This is required for “%(action)s”.") % {"action": transition.label}
-        if errors:
-            raise ValidationError(errors)
-        now = timezone.now()
-        from_status = locked.status
-        data = _EFFECTS[action](locked, actor, now, note)
-        locked.status = transition.target
-        locked.full_clean()
-        locked.save()
-        _event(
-            locked, action=action, actor=actor, from_status=from_status, to_status=locked.status, note=note, data=data
-        )
-    return locked
+    return perform(CAMPAIGN_MACHINE, campaign, action, actor=actor, note=note, inputs=inputs)
 
 
-def _submit(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _submit(move: Move) -> dict:
+    campaign, now, note = move.record, move.now, move.note
     from .questionnaires import questionnaire_check_ready, questionnaire_lock
 
     errors: dict[str, list[str]] = {}
@@ -430,14 +391,16 @@ def _submit(campaign: Campaign, actor: User | None, now: datetime, note: str) ->
     return {"audience": audience.invited, "questionnaire": campaign.questionnaire_id}
 
 
-def _approve(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _approve(move: Move) -> dict:
+    campaign, actor, now, note = move.record, move.actor, move.now, move.note
     campaign.approved_by = actor
     campaign.approved_at = now
     _mail(campaign, key="approved", template="campaign_approved", person=campaign.owner, note=note)
     return {}
 
 
-def _return(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _return(move: Move) -> dict:
+    campaign, now, note = move.record, move.now, move.note
     campaign.submitted_at = None
     _mail(
         campaign,
@@ -449,7 +412,8 @@ def _return(campaign: Campaign, actor: User | None, now: datetime, note: str) ->
     return {}
 
 
-def _launch(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _launch(move: Move) -> dict:
+    campaign, now = move.record, move.now
     from .invitations import invitations_create
 
     if campaign.closes_at <= now:
@@ -469,13 +433,15 @@ def _launch(campaign: Campaign, actor: User | None, now: datetime, note: str) ->
     }
 
 
-def _close(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _close(move: Move) -> dict:
+    campaign, now = move.record, move.now
     campaign.closed_at = now
     counts = dict(campaign.invitations.values_list("status").order_by().annotate(n=Count("pk")))
     return {"by_status": counts}
 
 
-def _publish(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _publish(move: Move) -> dict:
+    campaign, now = move.record, move.now
     from ..results import campaign_summary
 
     stakeholders = list(campaign.stakeholders.filter(is_active=True).order_by("pk"))
@@ -489,7 +455,8 @@ def _publish(campaign: Campaign, actor: User | None, now: datetime, note: str) -
     return {"stakeholders": [person.pk for person in stakeholders]}
 
 
-def _analyse(campaign: Campaign, actor: User | None, now: datetime, note: str) -> dict:
+def _analyse(move: Move) -> dict:
+    campaign, now = move.record, move.now
     campaign.analysed_at = now
     return {}
 
@@ -503,6 +470,28 @@ _EFFECTS = {
     "publish": _publish,
     "analyse": _analyse,
 }
+
+
+def _campaign_event(move: Move, data: dict) -> CampaignEvent:
+    return _event(
+        move.record,
+        action=move.action,
+        actor=move.actor,
+        from_status=move.from_status,
+        to_status=move.record.status,
+        note=move.note,
+        data=data,
+    )
+
+
+CAMPAIGN_MACHINE = Machine(
+    model=Campaign,
+    table=TRANSITIONS,
+    refused=gettext_lazy("“%(action)s” is not possible while the campaign is %(status)s."),
+    record_event=_campaign_event,
+    effects=_EFFECTS,
+    select_related=("questionnaire", "owner"),
+)
 
 
 def campaigns_close_due(now: datetime | None = None) -> int:

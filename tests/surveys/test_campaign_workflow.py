@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written
+from itsm.core.workflow import TransitionRefused
 from surveys.choices import AudienceMode, CampaignStatus, InvitationStatus
 from surveys.models import Campaign, CampaignDepartmentRatio, CampaignEvent, Invitation
 from surveys.services.campaigns import (
-    TransitionRefused,
     campaign_audience,
     campaign_create,
     campaign_transition,

@@ -15,9 +15,10 @@ from itsm.core.choices import Language, NotificationStatus
 from itsm.core.models import AccessToken, Contact, Notification
 from itsm.core.periodic import run_check
 from itsm.core.roles import Role
+from itsm.core.workflow import TransitionRefused
 from surveys.choices import CampaignStatus, InvitationStatus
 from surveys.models import Campaign, CampaignEvent, Invitation
-from surveys.services.campaigns import TransitionRefused, campaign_set_close, campaign_transition, campaigns_close_due
+from surveys.services.campaigns import campaign_set_close, campaign_transition, campaigns_close_due
 from surveys.services.invitations import (
     SURVEY_PURPOSE,
     invitations_mark_bounced,
