@@ -34,6 +34,19 @@ post_migrate.connect(_reseed_after_flush, dispatch_uid="tests.reseed_after_flush
 
 
 @pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """A real worker started in this process (the broker tests) marks the process as a worker,
+    where waiting on a task's result is refused ("Never call result.get() within a task!"),
+    and leaves the mark when it stops; under pytest-xdist the next file's eager tasks would
+    inherit it. Each test starts as an ordinary process."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Rate-limit counters (and anything else cached) never leak from one test to the next."""
     from django.core.cache import cache
