@@ -550,19 +550,6 @@ def _after_move(move: Move, event: ComplaintEvent) -> None:
         token_revoke(target=complaint, purpose=FEEDBACK_PURPOSE)
 
 
-def _complaint_event(move: Move, data: dict) -> ComplaintEvent:
-    return _event(
-        move.record,
-        action=move.action,
-        actor=move.actor,
-        actor_label=move.actor_label or (SYSTEM if move.actor is None else ""),
-        from_status=move.from_status,
-        to_status=move.record.status,
-        note=move.note,
-        data=data,
-    )
-
-
 # The complaint machine: every action's effects are one function (timestamps, owners, levels
 # and the clock); the escalation's level and owner are inputs for it, never set directly.
 # Actor-less moves (a periodic check, the customer's link) are the callers' to decide.
@@ -570,7 +557,7 @@ COMPLAINT_MACHINE = Machine(
     model=Complaint,
     table=TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the complaint is %(status)s."),
-    record_event=_complaint_event,
+    event_model=ComplaintEvent,
     effects=dict.fromkeys(TRANSITIONS, _apply_effects),
     check=_check_requirements,
     after=_after_move,

@@ -121,7 +121,8 @@ class Machine:
     kind (``"“%(action)s” is not possible while the complaint is %(status)s."``; it gets
     ``action`` and ``status``). ``effects`` maps an action to a function of the ``Move`` run
     before the status is set (returns the event's details). ``check`` adds the machine's own
-    input errors to the required ones. ``record_event`` writes the event row (returns it);
+    input errors to the required ones. ``event_model`` is the machine's ``WorkflowEvent``
+    (``record_event`` writes the row, with ``event_fields`` for its own columns);
     ``after`` runs last with the event (mail, revoking links). ``held_inputs``: inputs
     handed to the effects (``move.inputs``) even where they name a field. ``permission``: a model
     permission the actor needs besides the table's roles (``"change"``). ``person_unless_system``:
@@ -132,7 +133,8 @@ class Machine:
     model: type[models.Model]
     table: Mapping[str, Transition]
     refused: str | Promise
-    record_event: Callable[[Move, dict], Any]
+    # The machine's WorkflowEvent model (its foreign key to ``model`` is found by itself).
+    event_model: type[models.Model]
     effects: Mapping[str, Effect] = field(default_factory=dict)
     check: Callable[[Move], dict[str, Any]] | None = None
     after: Callable[[Move, Any], None] | None = None
@@ -144,12 +146,33 @@ class Machine:
     # Inputs kept for the effects even where they name a field (an escalation's owner: the
     # effect chooses the level's default when none is given).
     held_inputs: tuple[str, ...] = ()
+    # Who an event without an actor names ("system": a periodic check) unless the caller
+    # says (``actor_label="customer"``); and what else the event row records (a service's RFC).
+    system_label: str = "system"
+    event_fields: Callable[[Move], dict[str, Any]] | None = None
 
     def transition(self, action: str) -> Transition:
         transition = self.table.get(action)
         if transition is None:
             raise TransitionRefused({"action": _("Unknown action “%(action)s”.") % {"action": action}})
         return transition
+
+    def record_event(self, move: Move, data: dict) -> Any:
+        """Write the move's event row."""
+        link = next(
+            f.name for f in self.event_model._meta.concrete_fields if f.is_relation and f.related_model is self.model
+        )
+        return self.event_model._default_manager.create(
+            **{link: move.record},
+            action=move.action,
+            from_status=move.from_status,
+            to_status=move.record.status,
+            actor=move.actor,
+            actor_label=(move.actor_label or self.system_label) if move.actor is None else "",
+            note=move.note,
+            data=data,
+            **(self.event_fields(move) if self.event_fields is not None else {}),
+        )
 
     def actor_may(self, transition: Transition, record: Any, actor: Any) -> bool:
         from .permissions import can

@@ -436,19 +436,6 @@ def _terminate(move: Move) -> dict:
     return {}
 
 
-def _agreement_event(move: Move, data: dict) -> AgreementEvent:
-    return _event(
-        move.record,
-        action=move.action,
-        actor=move.actor,
-        actor_label=move.actor_label or (SYSTEM if move.actor is None else ""),
-        from_status=move.from_status,
-        to_status=move.record.status,
-        note=move.note,
-        data=data,
-    )
-
-
 def _after_agreement_move(move: Move, event: AgreementEvent) -> None:
     if move.action == "activate":
         _version_row(move.record, actor=move.actor, reason=move.note)
@@ -458,7 +445,7 @@ AGREEMENT_MACHINE = Machine(
     model=Agreement,
     table=AGREEMENT_TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the agreement is %(status)s."),
-    record_event=_agreement_event,
+    event_model=AgreementEvent,
     effects={"activate": _activate, "expire": _expire, "terminate": _terminate},
     after=_after_agreement_move,
     permission="change",

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from itsm.core.audit import set_actor
 from itsm.core.models import User
 from itsm.core.permissions import can
-from itsm.core.workflow import Machine, Move, allowed, perform
+from itsm.core.workflow import Machine, allowed, perform
 
 from ..choices import ServiceStatus
 from ..models import Service, ServiceEvent
@@ -141,22 +141,11 @@ def service_transition(
     return perform(SERVICE_MACHINE, service, action, actor=actor, note=note, inputs={"rfc_ref": rfc_ref})
 
 
-def _service_event(move: Move, data: dict) -> ServiceEvent:
-    return _event(
-        move.record,
-        action=move.action,
-        actor=move.actor,
-        from_status=move.from_status,
-        to_status=move.record.status,
-        rfc_ref=move.record.rfc_ref,
-        note=move.note,
-    )
-
-
 SERVICE_MACHINE = Machine(
     model=Service,
     table=SERVICE_TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the service is %(status)s."),
-    record_event=_service_event,
+    event_model=ServiceEvent,
+    event_fields=lambda move: {"rfc_ref": move.record.rfc_ref},
     permission="change",
 )

@@ -472,23 +472,11 @@ _EFFECTS = {
 }
 
 
-def _campaign_event(move: Move, data: dict) -> CampaignEvent:
-    return _event(
-        move.record,
-        action=move.action,
-        actor=move.actor,
-        from_status=move.from_status,
-        to_status=move.record.status,
-        note=move.note,
-        data=data,
-    )
-
-
 CAMPAIGN_MACHINE = Machine(
     model=Campaign,
     table=TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the campaign is %(status)s."),
-    record_event=_campaign_event,
+    event_model=CampaignEvent,
     effects=_EFFECTS,
     select_related=("questionnaire", "owner"),
 )
