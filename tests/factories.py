@@ -77,7 +77,8 @@ class NotificationFactory(factory.django.DjangoModelFactory):
 
     key = factory.Sequence(lambda n: f"test:{n}")
     recipient_email = factory.Sequence(lambda n: f"person{n}@customer.example")
-    recipient_name = factory.Faker("name")
+    # Not Faker: a random "Wang" or "王" would match the recipient filter's tests by chance.
+    recipient_name = factory.Sequence(lambda n: f"Person {n}")
     language = Language.ZH_HANS
     template = "core/email/test_message"
     subject = factory.Sequence(lambda n: f"测试邮件 {n}")
