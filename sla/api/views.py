@@ -39,7 +39,6 @@ from rest_framework.response import Response
 from complaints.api.views import StableOrderingFilter, WorkflowPermission
 from itsm.core.models import User
 from itsm.core.permissions import can
-from surveys.api.campaigns import FlatErrorsMixin
 
 from .. import selectors
 from ..filters import ServiceFilter, TargetFilter
@@ -63,7 +62,7 @@ from .serializers import (
 )
 
 
-class SlaViewSetMixin(FlatErrorsMixin):
+class SlaViewSetMixin:
     """What every sla endpoint shares: a method the resource lacks is a 405 for everyone (not
     a 403 for a permission no role holds), and the caller's roles are loaded once per request
     (``allowed_actions`` asks for them per row)."""

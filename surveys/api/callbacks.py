@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from itsm.core.api.exceptions import flatten_errors
 from itsm.core.api.permissions import RolePermission
 from itsm.core.api.schema import one_or_many
 from itsm.core.api.serializers import ApiErrorSerializer, MomentField
@@ -144,22 +145,6 @@ class CallBackAnswerSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
-def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """``{"requester": {"email": [...]}}`` → ``{"requester.email": [...]}`` (one level of strings)."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(errors, list) and errors and all(not isinstance(e, dict | list) for e in errors):
-        flat[prefix or "non_field_errors"] = [str(e) for e in errors]
-    elif isinstance(errors, list):
-        for index, value in enumerate(errors):
-            flat.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
-    elif errors:
-        flat[prefix or "non_field_errors"] = [str(errors)]
-    return flat
-
-
 @extend_schema_view(
     list=extend_schema(summary="List ingested tickets"),
     retrieve=extend_schema(summary="One ingested ticket", responses={200: TicketSerializer, 404: ERRORS[404]}),
@@ -207,7 +192,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         errors: dict[str, list[str]] = {}
         for index, serializer in enumerate(serializers_):
             if not serializer.is_valid():
-                errors.update(_flatten(serializer.errors, str(index) if many else ""))
+                errors.update(flatten_errors(serializer.errors, str(index) if many else ""))
         external_ids = [s.validated_data["external_id"] for s in serializers_ if not s.errors]
         if len(set(external_ids)) != len(external_ids):
             errors.setdefault("non_field_errors", []).append(_("The same external_id appears twice in the list."))

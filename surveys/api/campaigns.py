@@ -47,7 +47,6 @@ from ..models import Campaign, CampaignDepartmentRatio, CampaignEvent, Invitatio
 from ..results import DELIVERED, percent
 from ..services import campaigns as services
 from ..workflow import TRANSITIONS
-from .callbacks import _flatten as flatten_errors
 
 ERRORS = {
     400: OpenApiResponse(ApiErrorSerializer, description="Invalid input: a message per field."),
@@ -68,16 +67,6 @@ def _person(user: User | None) -> str | None:
 class CampaignActionField(serializers.ChoiceField):
     def __init__(self, **kwargs):
         super().__init__(choices=ACTION_NAMES, **kwargs)
-
-
-class FlatErrorsMixin:
-    """Errors of nested input (a list item's field) keyed by their path, e.g.
-    ``department_ratios.0.percent``, so every value of ``errors`` is a list of messages."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
-            exc = exceptions.ValidationError(flatten_errors(exc.detail))
-        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -457,7 +446,7 @@ class WorkflowPermission(RolePermission):
         responses={204: None, **ERRORS},
     ),
 )
-class CampaignViewSet(FlatErrorsMixin, viewsets.ModelViewSet):
+class CampaignViewSet(viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     permission_classes = [RolePermission]
     filterset_class = CampaignFilter

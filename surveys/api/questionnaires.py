@@ -47,7 +47,6 @@ from ..bilingual import EN, ZH_HANS, Bilingual, bilingual
 from ..choices import QuestionKind
 from ..models import Question, Questionnaire, QuestionnaireSection
 from ..services import questionnaires as services
-from .campaigns import FlatErrorsMixin
 from .filters import QuestionnaireFilterSet
 
 ERRORS = {
@@ -377,7 +376,6 @@ def _question_count():
     ),
 )
 class QuestionnaireViewSet(
-    FlatErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -7,6 +7,8 @@ under ``/api/`` that no route matches (``/api/v1/complaints/1.5/``) is a 404 in 
 not the HTML page (``page_not_found``, the project's ``handler404``).
 """
 
+from typing import Any
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,6 +21,24 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested input errors keyed by their path, every value a list of messages:
+    ``{"requester": {"email": [...]}}`` → ``{"requester.email": [...]}``, a list item's field
+    ``{"department_ratios": [{}, {"percent": [...]}]}`` → ``{"department_ratios.1.percent": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(errors, list) and errors and all(not isinstance(e, dict | list) for e in errors):
+        flat[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [str(e) for e in errors]
+    elif isinstance(errors, list):
+        for index, value in enumerate(errors):
+            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    elif errors:
+        flat[prefix or api_settings.NON_FIELD_ERRORS_KEY] = [str(errors)]
+    return flat
 
 
 def exception_handler(exc, context):
@@ -38,6 +58,7 @@ def exception_handler(exc, context):
         errors = response.data
         if not isinstance(errors, dict):
             errors = {api_settings.NON_FIELD_ERRORS_KEY: errors}
+        errors = flatten_errors(errors)
         if NON_FIELD_ERRORS in errors:
             # Django's "__all__" (model clean / check constraints) under DRF's one name.
             errors = {api_settings.NON_FIELD_ERRORS_KEY: errors.pop(NON_FIELD_ERRORS), **errors}
