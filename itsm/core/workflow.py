@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -159,11 +160,8 @@ class Machine:
 
     def record_event(self, move: Move, data: dict) -> Any:
         """Write the move's event row."""
-        link = next(
-            f.name for f in self.event_model._meta.concrete_fields if f.is_relation and f.related_model is self.model
-        )
         return self.event_model._default_manager.create(
-            **{link: move.record},
+            **{_event_link(self.event_model, self.model): move.record},
             action=move.action,
             from_status=move.from_status,
             to_status=move.record.status,
@@ -180,6 +178,12 @@ class Machine:
         if self.permission and not can(actor, self.permission, self.model):
             return False
         return self.may(transition, record, actor)
+
+
+@cache
+def _event_link(event_model: type[models.Model], model: type[models.Model]) -> str:
+    """The name of ``event_model``'s foreign key to ``model`` (looked up once per machine)."""
+    return next(f.name for f in event_model._meta.concrete_fields if f.is_relation and f.related_model is model)
 
 
 def perform(

@@ -60,7 +60,6 @@ __all__ = [
     "agreements_expire_due",
 ]
 
-SYSTEM = "system"
 # The fields the agreement form (and the API) writes while the agreement is a draft or
 # negotiated; ``kind`` is chosen at creation only (the number depends on it).
 AGREEMENT_FIELDS = ("title", "counterparty", "valid_from", "valid_to", "owner", "signed_on", *SECTION_NAMES)
