@@ -57,6 +57,7 @@ _WORKFLOW_FIELDS = (
     "status",
     "organisation",
     "contact",
+    "related_service_text",
     "owner",
     "escalation_level",
     "received_at",
@@ -69,6 +70,7 @@ _WORKFLOW_FIELDS = (
     "paused_at",
     "paused_seconds",
     "reply_working_seconds",
+    "diagnosis",
     "remedial_actions",
     "result",
     "improvement_plan_ref",
@@ -91,6 +93,8 @@ class ComplaintAdmin(admin.ModelAdmin):
     search_fields = ("reference", "title", "external_ticket_ref", "contact__name")
     date_hierarchy = "received_at"
     inlines = [ComplaintEventInline, ComplaintAttachmentInline]
+    # The catalogue can grow: the service is typed by id (the pages offer a type-ahead).
+    raw_id_fields = ("related_service",)
     fieldsets = (
         (None, {"fields": ("reference", "status", *EDITABLE_FIELDS)}),
         (None, {"fields": _WORKFLOW_FIELDS[2:]}),

@@ -4,7 +4,9 @@ Each complaint is registered and moved through the real services (``complaint_re
 ``complaint_transition``, ``complaint_record_feedback``) as the demo users ``desk``, ``brm``,
 ``head`` and ``mrep``, so references, deadlines, timeline rows and mail are what the product
 itself makes. Overdue ones are registered with a ``received_at`` weeks back; the periodic
-deadline check escalates them on its first run.
+deadline check escalates them on its first run. Most name a service of the demo catalogue
+(``sla.demo``, loaded first); a few keep the service as the desk recorded it in words, one the
+catalogue does not have. Every remedy records the investigation's diagnosis result.
 
 Idempotent: a complaint is identified by its title; one that exists is left as it is.
 """
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from itsm.core.models import Contact, User
+from sla.models import Service
 
 from .choices import Category, Channel, Severity
 from .models import Complaint
@@ -38,7 +41,8 @@ class DemoComplaint:
     received_ago: timedelta
     severity: str = Severity.NORMAL
     category: str = ""
-    related_service: str = ""
+    service: str = ""  # the code of a service of the catalogue (sla/demo.py)
+    related_service: str = ""  # else the service as recorded in words (no such service)
     ticket: str = ""
     handler: str = ""  # username; empty: the registrar (desk) handles it
     steps: tuple = ()
@@ -49,8 +53,9 @@ class DemoComplaint:
     close: bool = False
 
 
-def _remedy(text: str, by: str = "desk") -> Step:
-    return ("remedy", by, {"remedial_actions": text})
+def _remedy(diagnosis: str, text: str, by: str = "desk") -> Step:
+    """The investigation's diagnosis result (诊断结果) and the remedy applied."""
+    return ("remedy", by, {"diagnosis": diagnosis, "remedial_actions": text})
 
 
 def _analyse(category: str, cause: str, by: str = "brm") -> Step:
@@ -73,7 +78,7 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="liu.fang@hx-bank.example",
         channel=Channel.PHONE,
         received_ago=2 * HOUR,
-        related_service="网点网络接入",
+        service="net-wan",
         ticket="INC-HX-0412",
     ),
     DemoComplaint(
@@ -84,7 +89,7 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.PHONE,
         received_ago=HOUR,
         severity=Severity.MAJOR,
-        related_service="核心业务系统运维",
+        service="db-ops",
         ticket="INC-HX-0415",
         handler="brm",
     ),
@@ -94,7 +99,7 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="ma.li@mq-logistics.example",
         channel=Channel.EMAIL,
         received_ago=30 * DAY,  # past both deadlines even across a long holiday
-        related_service="桌面终端支持",
+        service="desk-support",
         ticket="INC-MQ-0318",
     ),
     # --- accepted / investigating ------------------------------------------------------------
@@ -106,7 +111,7 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.PHONE,
         received_ago=DAY,
         category=Category.ATTITUDE,
-        related_service="桌面终端支持",
+        service="desk-support",
         steps=(ACCEPT,),
     ),
     DemoComplaint(  # overdue: resolution deadline long past
@@ -117,7 +122,7 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.VISIT,
         received_ago=32 * DAY,
         category=Category.RESOLUTION_QUALITY,
-        related_service="局域网运维",
+        service="net-campus",
         ticket="PRB-DZ-0107",
         steps=(ACCEPT, INVESTIGATE),
     ),
@@ -128,7 +133,7 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.WEB_FORM,
         received_ago=3 * DAY,
         category=Category.RESOLUTION_QUALITY,
-        related_service="企业邮件服务",
+        service="office-mail",
         ticket="INC-YC-0221",
         steps=(ACCEPT, INVESTIGATE),
     ),
@@ -140,7 +145,7 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.LETTER,
         received_ago=4 * DAY,
         category=Category.CONTRACT_BILLING,
-        related_service="专线接入",
+        service="net-wan",
         steps=(ACCEPT, INVESTIGATE, ("escalate", "desk", {"note": "涉及合同与计费，客户要求业务关系经理直接跟进。"})),
     ),
     DemoComplaint(  # overdue and major
@@ -152,7 +157,7 @@ COMPLAINTS: list[DemoComplaint] = [
         received_ago=20 * DAY,
         severity=Severity.MAJOR,
         category=Category.SLA_BREACH,
-        related_service="数据中心基础设施",
+        service="app-hosting",
         ticket="INC-YC-0198",
         steps=(ACCEPT, INVESTIGATE, ("escalate", "desk", {"note": "重大投诉，SLA 严重违约，需业务关系经理牵头处理。"})),
     ),
@@ -165,7 +170,14 @@ COMPLAINTS: list[DemoComplaint] = [
         channel=Channel.EMAIL,
         received_ago=5 * DAY,
         related_service="远程接入",
-        steps=(ACCEPT, INVESTIGATE, _remedy("更换故障 VPN 网关，会话超时由 20 分钟调整为 8 小时，并电话告知客户。")),
+        steps=(
+            ACCEPT,
+            INVESTIGATE,
+            _remedy(
+                "一台 VPN 网关硬件故障，会话超时又只设了 20 分钟，连接频繁重建后掉线。",
+                "更换故障 VPN 网关，会话超时由 20 分钟调整为 8 小时，并电话告知客户。",
+            ),
+        ),
     ),
     # --- escalated to the department head (level 2) and the management representative (3) -----
     DemoComplaint(
@@ -180,7 +192,10 @@ COMPLAINTS: list[DemoComplaint] = [
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("安排工程师驻场一周，并提供备用叫号终端。"),
+            _remedy(
+                "现场支持排班没有覆盖周一早高峰，派单后无人可派。",
+                "安排工程师驻场一周，并提供备用叫号终端。",
+            ),
             ("customer_unsatisfied", "brm", {"note": "客户认为补救措施不足，要求部门负责人出面说明现场支持的安排。"}),
         ),
     ),
@@ -193,14 +208,21 @@ COMPLAINTS: list[DemoComplaint] = [
         received_ago=9 * DAY,
         severity=Severity.MAJOR,
         category=Category.RESOLUTION_QUALITY,
-        related_service="专网运维",
+        service="net-wan",
         ticket="PRB-DZ-0112",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("更换汇聚层光模块，调整 QoS 策略。"),
+            _remedy(
+                "汇聚层光模块老化导致丢包，QoS 策略没有优先保障调度业务。",
+                "更换汇聚层光模块，调整 QoS 策略。",
+            ),
             ("customer_unsatisfied", "desk", {"note": "整改后次日再次出现抖动，客户不认可。"}),
-            _remedy("部门负责人组织专项排查，更换核心交换机板卡。", by="head"),
+            _remedy(
+                "专项排查发现核心交换机板卡间歇性故障，是抖动反复出现的根因。",
+                "部门负责人组织专项排查，更换核心交换机板卡。",
+                by="head",
+            ),
             ("customer_unsatisfied", "head", {"note": "问题仍未根除，客户要求管理者代表介入。"}),
         ),
     ),
@@ -211,11 +233,14 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="ma.li@mq-logistics.example",
         channel=Channel.SURVEY_FEEDBACK,
         received_ago=7 * DAY,
-        related_service="服务台",
+        service="service-desk",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("晚间增加一名值班坐席，启用排队语音提示并回拨未接来电。"),
+            _remedy(
+                "晚间 19:00–21:00 话务量高，只排一名坐席，且没有排队提示和回拨。",
+                "晚间增加一名值班坐席，启用排队语音提示并回拨未接来电。",
+            ),
             _analyse(Category.RESPONSE_SPEED, "晚间班次只排一名坐席，话务高峰时无人接听且没有回拨机制。"),
         ),
     ),
@@ -229,7 +254,10 @@ COMPLAINTS: list[DemoComplaint] = [
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("补交三个月报告并致歉，月报改由服务级别经理专人负责。"),
+            _remedy(
+                "月报靠人工从多个系统汇总数据，没有专人负责，连续三个月超期。",
+                "补交三个月报告并致歉，月报改由服务级别经理专人负责。",
+            ),
             _analyse(Category.SLA_BREACH, "月报数据靠人工汇总，数据源口径不一致，每月核对耗时过长。"),
             ("plan_improvement", "brm", {"improvement_plan_ref": "SIP-2026-003 月报自动化"}),
         ),
@@ -241,12 +269,15 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="liu.fang@hx-bank.example",
         channel=Channel.PHONE,
         received_ago=9 * DAY,
-        related_service="桌面终端支持",
+        service="desk-support",
         ticket="INC-HX-0377",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("从邮件附件和共享盘找回大部分文档，并赔礼道歉。"),
+            _remedy(
+                "工程师重装系统前没有备份桌面文件，重装流程缺少备份确认环节。",
+                "从邮件附件和共享盘找回大部分文档，并赔礼道歉。",
+            ),
             _analyse(Category.RESOLUTION_QUALITY, "重装流程中没有强制备份检查项。"),
             _resolve("已恢复约 90% 的文档；重装前备份确认已加入作业指导书并培训全部桌面工程师。"),
         ),
@@ -258,12 +289,15 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="chen.jianguo@hx-bank.example",
         channel=Channel.PHONE,
         received_ago=20 * DAY,
-        related_service="广域网运维",
+        service="net-wan",
         ticket="INC-HX-0301",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("切换备用链路恢复业务，联系运营商更换故障光缆。"),
+            _remedy(
+                "出口链路光缆中断，链路告警没有推送给值班人员，发现和响应都晚了。",
+                "切换备用链路恢复业务，联系运营商更换故障光缆。",
+            ),
             _analyse(Category.RESPONSE_SPEED, "告警未接入值班手机，夜班人员未及时发现。"),
             _resolve("链路告警已接入值班短信平台，响应时间恢复到 15 分钟内；向客户书面致歉。"),
         ),
@@ -276,11 +310,14 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="xu.qiang@mq-logistics.example",
         channel=Channel.EMAIL,
         received_ago=15 * DAY,
-        related_service="现场支持",
+        service="desk-support",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("当天调拨备用扫描枪，次日更换故障设备。"),
+            _remedy(
+                "扫描枪主板故障；派单信息缺少设备型号，首次上门没有带备件。",
+                "当天调拨备用扫描枪，次日更换故障设备。",
+            ),
             _analyse(Category.RESOLUTION_QUALITY, "派单信息未包含设备型号，工程师无法提前准备备件。"),
             _resolve("派单模板增加设备型号与故障现象必填项，常用备件随车配备。"),
         ),
@@ -293,18 +330,24 @@ COMPLAINTS: list[DemoComplaint] = [
         contact="zhu.wei@yc-hospital.example",
         channel=Channel.PHONE,
         received_ago=16 * DAY,
-        related_service="无线网络",
+        service="net-campus",
         steps=(
             ACCEPT,
             INVESTIGATE,
-            _remedy("调整 AP 功率和信道。"),
+            _remedy(
+                "三楼病区部分 AP 功率偏低，相邻 AP 信道相互干扰。",
+                "调整 AP 功率和信道。",
+            ),
             _analyse(Category.RESOLUTION_QUALITY, "病区改造后增加了隔断，原有 AP 布点不足。"),
             _resolve("调整了 AP 功率和信道，信号强度测试合格。"),
         ),
         # unhappy first (reopens it), then happy after the second round
         feedback=((2, False, "晚上仍然断线。"), (4, True, "新增 AP 后稳定了。")),
         next_round=(
-            _remedy("新增两台 AP，重新勘测病区覆盖。"),
+            _remedy(
+                "病区改造新增了隔断，原有 AP 布点覆盖不到，需要增加 AP。",
+                "新增两台 AP，重新勘测病区覆盖。",
+            ),
             ("customer_satisfied", "brm", {}),
             _resolve("新增两台 AP 并重新勘测，全病区信号强度达标，连续一周无断线。"),
         ),
@@ -344,12 +387,19 @@ def _run(complaint: Complaint, steps, users: dict[str, User]) -> Complaint:
 
 
 def load(stdout) -> int:
-    """Create the demo complaints that do not exist yet; return how many were created."""
+    """Create the demo complaints that do not exist yet; return how many rows were created
+    (the service catalogue's included: it is loaded first, so the complaints can name it)."""
+    from sla import demo as sla_demo
+
     usernames = ["desk", "brm", "head", "mrep"]
     users = {user.username: user for user in User.objects.filter(username__in=usernames, is_active=True)}
     if len(users) < len(usernames):
         stdout.write("complaints: demo users missing, no demo complaints created\n")
         return 0
+    # The apps load in INSTALLED_APPS order, complaints before sla; sla's loader is idempotent,
+    # so its own turn afterwards creates nothing more.
+    catalogue = sla_demo.load(stdout)
+    services = {s.code: s for s in Service.objects.filter(code__in={spec.service for spec in COMPLAINTS} - {""})}
     contacts = {c.email: c for c in Contact.objects.filter(email__in={spec.contact for spec in COMPLAINTS})}
     titles = [spec.title for spec in COMPLAINTS]
     existing = set(Complaint.objects.filter(title__in=titles).values_list("title", flat=True))
@@ -369,7 +419,8 @@ def load(stdout) -> int:
             channel=spec.channel,
             severity=spec.severity,
             received_at=now - spec.received_ago,
-            related_service=spec.related_service,
+            related_service=services.get(spec.service),
+            related_service_text=spec.related_service,
             external_ticket_ref=spec.ticket,
             category=spec.category,
             handler=users.get(spec.handler) if spec.handler else None,
@@ -384,4 +435,4 @@ def load(stdout) -> int:
         created += 1
     if created:
         stdout.write(f"complaints: {created} demo complaints created\n")
-    return created
+    return created + catalogue

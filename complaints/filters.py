@@ -12,6 +12,7 @@ from itsm.core.choices import OrganisationKind
 from itsm.core.filters import YesNoFilter
 from itsm.core.models import Contact
 from itsm.core.pickers import PickerFilter
+from sla import pickers as sla_pickers
 
 from .choices import Category, Channel, ComplaintStatus, EscalationLevel, Severity
 from .models import Complaint
@@ -33,6 +34,7 @@ class ComplaintFilterSet(django_filters.FilterSet):
         pickers.organisations, {"kind": OrganisationKind.CUSTOMER.value}, label=_("Customer organisation")
     )
     owner = PickerFilter(pickers.users, {"active": "1"}, label=_("Owner"))
+    related_service = PickerFilter(sla_pickers.services, label=_("Related service"))
     escalation_level = django_filters.ChoiceFilter(choices=EscalationLevel.choices, label=_("Escalation level"))
     overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
     open = YesNoFilter(method="filter_open", label=_("Open"))
@@ -51,6 +53,7 @@ class ComplaintFilterSet(django_filters.FilterSet):
             "channel",
             "organisation",
             "owner",
+            "related_service",
             "escalation_level",
             "overdue",
             "open",

@@ -17,17 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core import pickers
 from itsm.core.choices import Language, OrganisationKind
-from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
+from itsm.core.forms import BootstrapFormMixin, TransitionForm
 from itsm.core.models import Calendar, Contact, User
 from itsm.core.pickers import PickerField, scope_pickers, use_picker
 from itsm.core.roles import Role
 from itsm.core.uploads import validate_upload
+from sla.models import Service
 
 from .choices import Category, Channel, EscalationLevel, Severity
 from .models import Complaint, ComplaintTarget
-from .pickers import escalation_owners
+from .pickers import escalation_owners, related_services
 from .services import EDITABLE_FIELDS, LEVEL_ROLES, escalation_level_after, escalation_levels
-from .workflow import Transition
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 CHOOSE_CONTACT = _("— choose a contact —")
@@ -97,7 +97,13 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
     category = forms.ChoiceField(
         label=_label("category"), choices=[("", _("— not yet known —")), *Category.choices], required=False
     )
-    related_service = forms.CharField(label=_label("related_service"), max_length=200, required=False)
+    related_service = PickerField(
+        related_services,
+        label=_label("related_service"),
+        required=False,
+        empty_label=_("— not yet known —"),
+        help_text=_("A service of the catalogue in use, by code or name."),
+    )
     external_ticket_ref = forms.CharField(label=_label("external_ticket_ref"), max_length=100, required=False)
     handler = PickerField(
         pickers.users,
@@ -227,7 +233,8 @@ class ComplaintRegisterForm(BootstrapFormMixin, forms.Form):
         data = self.cleaned_data
         names = ("organisation", "title", "description", "channel", "severity", "received_at", "handler")
         fields = {name: data[name] for name in names}
-        for name in ("related_service", "external_ticket_ref", "category"):
+        fields["related_service"] = data.get("related_service")
+        for name in ("external_ticket_ref", "category"):
             fields[name] = data.get(name) or ""
         return fields
 
@@ -255,6 +262,13 @@ class ComplaintEditForm(BootstrapFormMixin, forms.ModelForm):
             .order_by("first_name", "username")
         )
         use_picker(handler, pickers.users, SERVICE_DESK)
+        service = self.fields["related_service"]
+        assert isinstance(service, forms.ModelChoiceField)  # noqa: S101  (narrowing for mypy)
+        # The catalogue's services in use, plus the one named now (kept even if since retired).
+        current = Service.objects.filter(pk=self.instance.related_service_id or 0)
+        service.queryset = related_services.queryset() | current
+        service.help_text = _("A service of the catalogue in use, by code or name.")
+        use_picker(service, related_services)
 
 
 class ComplaintAttachmentForm(BootstrapFormMixin, forms.Form):
@@ -275,6 +289,7 @@ def _text(label, rows: int = 3, **kwargs) -> forms.CharField:
 
 # One form field per input a workflow action may ask for (``Transition.requires``/``accepts``).
 _ACTION_FIELDS = {
+    "diagnosis": lambda: _text(_label("diagnosis"), help_text=_("What the investigation found.")),
     "remedial_actions": lambda: _text(_label("remedial_actions")),
     "category": lambda: forms.ChoiceField(label=_label("category"), choices=[("", "—"), *Category.choices]),
     "root_cause": lambda: _text(_label("root_cause")),
@@ -287,25 +302,20 @@ _ACTION_FIELDS = {
 }
 
 
-class ComplaintActionForm(BootstrapFormMixin, forms.Form):
+class ComplaintActionForm(TransitionForm):
     """Asks exactly for what one workflow action requires or accepts, plus a note.
 
-    Prefixed with the action's name, so several action forms live on one page. An escalation
-    offers the levels ``user`` may take the complaint to (the next one up; a BR manager also
-    the management representative) and an owner of the chosen level's role.
+    An escalation offers the levels ``user`` may take the complaint to (the next one up; a BR
+    manager also the management representative) and an owner of the chosen level's role.
     """
 
-    def __init__(self, *args, transition: Transition, complaint: Complaint, user: User | None = None, **kwargs):
-        kwargs.setdefault("prefix", transition.action)
-        super().__init__(*args, **kwargs)
-        self.transition = transition
-        for name in dict.fromkeys((*transition.requires, *transition.accepts)):
-            if name in ("note", "owner", "level"):
-                continue
-            field = _ACTION_FIELDS[name]()
-            field.required = name in transition.requires
-            field.initial = getattr(complaint, name, "") or None
-            self.fields[name] = field
+    input_fields = _ACTION_FIELDS
+    own_inputs = ("owner", "level")
+    note_help = note_help_required = ""
+    note_max_length = None
+
+    def add_inputs(self, complaint: Complaint, user: User | None) -> None:
+        transition = self.transition
         level = escalation_level_after(complaint, transition.action)
         if "level" in transition.accepts:
             levels = escalation_levels(complaint, user)
@@ -336,17 +346,6 @@ class ComplaintActionForm(BootstrapFormMixin, forms.Form):
                 required=False,
                 empty_label=_("— the first available —"),
             )
-        note_required = "note" in transition.requires
-        self.fields["note"] = _text(_("Reason") if note_required else _("Note"), rows=2, required=note_required)
-        bootstrap_widgets(self)
-
-    def transition_inputs(self) -> tuple[str, dict[str, Any]]:
-        """(note, inputs) for ``complaint_transition``: accepted inputs left empty are not sent."""
-        data = self.cleaned_data
-        inputs = {
-            name: data[name] for name in self.transition.accepts if name != "note" and data.get(name) not in (None, "")
-        }
-        return data.get("note", ""), inputs
 
 
 class ComplaintFeedbackForm(forms.Form):

@@ -48,7 +48,17 @@ class Complaint(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("customer organisation")
     )
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("contact"))
-    related_service = models.CharField(_("related service"), max_length=200, blank=True)
+    related_service = models.ForeignKey(
+        "sla.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("related service"),
+    )
+    # What was recorded as free text before the service became a choice of the catalogue and
+    # matched no service (complaints.0007): kept, and shown beside the service.
+    related_service_text = models.CharField(_("related service (as recorded)"), max_length=200, blank=True)
     external_ticket_ref = models.CharField(_("external ticket"), max_length=100, blank=True, db_index=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.NORMAL)
     category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
@@ -96,6 +106,8 @@ class Complaint(models.Model):
     resolution_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
     root_cause = models.TextField(_("root cause"), blank=True)
+    # The investigation's output (诊断结果, reference 000 §5.1): required by ``remedy``.
+    diagnosis = models.TextField(_("diagnosis result"), blank=True)
     remedial_actions = models.TextField(_("remedial actions"), blank=True)
     result = models.TextField(_("result"), blank=True)
     improvement_plan_ref = models.CharField(_("improvement plan"), max_length=100, blank=True)

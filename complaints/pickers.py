@@ -1,4 +1,5 @@
-"""The complaint pages' own picker: who may own a complaint at an escalation level."""
+"""The complaint pages' own pickers: who may own a complaint at an escalation level, and the
+services a complaint may name."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import ClassVar
 
 from itsm.core.models import User
 from itsm.core.permissions import can
-from itsm.core.pickers import UserPicker, int_param
+from itsm.core.pickers import Picker, UserPicker, int_param
+from sla.choices import ServiceStatus
+from sla.pickers import ServicePicker
 
 from .models import Complaint
 from .services import LEVEL_ROLES
@@ -29,6 +32,18 @@ class EscalationOwnerPicker(UserPicker):
         return queryset.filter(groups__name=role.value) if role is not None else queryset.none()
 
 
-escalation_owners = EscalationOwnerPicker()
+class RelatedServicePicker(ServicePicker):
+    """The services a complaint may name: those of the catalogue in use (accepted), by code or
+    name. (A complaint naming a service retired since keeps it: its forms add that one.)"""
 
-urlpatterns = [escalation_owners.urlpattern()]
+    name = "complaint_services"
+
+    def queryset(self, params=None):
+        # Accepted ones only, whatever ``current`` says: a retired or proposed one is never offered.
+        return Picker.queryset(self, params).filter(status=ServiceStatus.ACCEPTED)
+
+
+escalation_owners = EscalationOwnerPicker()
+related_services = RelatedServicePicker()
+
+urlpatterns = [escalation_owners.urlpattern(), related_services.urlpattern()]

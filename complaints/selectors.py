@@ -13,12 +13,14 @@ from django.utils.translation import ngettext
 from itsm.core import calendar as business_calendar
 
 from .choices import OPEN_STATUSES, ComplaintStatus
-from .models import Complaint, ComplaintEvent
+from .models import Complaint, ComplaintAttachment, ComplaintEvent
 
 
 def complaint_list(user) -> QuerySet[Complaint]:
     """Complaints ``user`` may see, with what list pages and the API show loaded in one query."""
-    return Complaint.objects.visible_to(user).select_related("organisation", "contact", "owner", "handler")
+    return Complaint.objects.visible_to(user).select_related(
+        "organisation", "contact", "owner", "handler", "related_service"
+    )
 
 
 def overdue_q(now: datetime | None = None) -> Q:
@@ -32,6 +34,11 @@ def overdue_q(now: datetime | None = None) -> Q:
 
 def complaint_events(complaint: Complaint) -> QuerySet[ComplaintEvent]:
     return complaint.events.select_related("actor").order_by("created_at", "pk")
+
+
+def complaint_attachments(complaint: Complaint) -> QuerySet[ComplaintAttachment]:
+    """A complaint's files, oldest first, with who uploaded each (the page and the API)."""
+    return complaint.attachments.select_related("uploaded_by").order_by("uploaded_at", "pk")
 
 
 def complaint_analysis(queryset: QuerySet[Complaint]) -> dict:

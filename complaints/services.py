@@ -31,6 +31,8 @@ from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.permissions import can
 from itsm.core.roles import Role, roles_of
 from itsm.core.workflow import Machine, Move, allowed, perform, roles_may
+from sla.choices import ServiceStatus
+from sla.models import Service
 
 from .choices import OPEN_STATUSES, PAUSED_STATUSES, ComplaintStatus, EscalationLevel, EventKind, Severity, TargetUnit
 from .models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintSequence, ComplaintTarget
@@ -216,7 +218,8 @@ def complaint_register(
     channel: str,
     severity: str = Severity.NORMAL,
     received_at: datetime | None = None,
-    related_service: str = "",
+    related_service: Service | None = None,
+    related_service_text: str = "",
     external_ticket_ref: str = "",
     category: str = "",
     handler: User | None = None,
@@ -233,6 +236,7 @@ def complaint_register(
     received_at = received_at or now
     if received_at > now + timedelta(minutes=5):
         raise ValidationError({"received_at": _("A complaint cannot be received in the future.")})
+    _check_service(related_service)
     owner = handler or actor
     complaint = Complaint(
         title=title,
@@ -243,6 +247,7 @@ def complaint_register(
         severity=severity,
         category=category,
         related_service=related_service,
+        related_service_text=related_service_text,
         external_ticket_ref=external_ticket_ref,
         received_at=received_at,
         handler=owner,
@@ -284,6 +289,8 @@ def complaint_update(*, complaint: Complaint, actor: User, **fields: Any) -> Com
         if not complaint.is_open:
             raise ValidationError(_("A finished complaint cannot be edited; reopen it first."))
         changed = [name for name, value in fields.items() if getattr(complaint, name) != value]
+        if "related_service" in changed:
+            _check_service(fields["related_service"])
         for name in changed:
             setattr(complaint, name, fields[name])
         complaint.full_clean()
@@ -299,6 +306,13 @@ def complaint_update(*, complaint: Complaint, actor: User, **fields: Any) -> Com
         if "handler" in changed and complaint.handler and complaint.escalation_level == EscalationLevel.DESK:
             _set_owner(complaint, complaint.handler, actor=actor)
     return complaint
+
+
+def _check_service(service: Service | None) -> None:
+    """A complaint newly names a service of the catalogue in use (accepted); one named before
+    that has since been retired stays as it is."""
+    if service is not None and service.status != ServiceStatus.ACCEPTED:
+        raise ValidationError({"related_service": _("Choose a service of the catalogue that is in use (accepted).")})
 
 
 def _set_owner(complaint: Complaint, owner: User, *, actor: User | None) -> None:
@@ -354,13 +368,17 @@ def may_perform(transition: Transition, complaint: Complaint, user: User) -> boo
 def allowed_actions(complaint: Complaint, user: User) -> list[Transition]:
     """The actions ``user`` may take on ``complaint`` now (state, role or ownership, and an
     escalation only while there is a level above; inputs not checked)."""
-    if not user.is_authenticated or not user.has_perm("complaints.change_complaint"):
-        return []
-    return [
-        t
-        for t in allowed(COMPLAINT_MACHINE, complaint, user)
-        if t.action != "escalate" or escalation_levels(complaint, user)
-    ]
+    return allowed(COMPLAINT_MACHINE, complaint, user)
+
+
+def _offered(transition: Transition, complaint: Complaint, user: User) -> bool:
+    """What the pages and the API offer a user: moves of one who may change complaints, an
+    escalation only while there is a level above."""
+    if not user.has_perm("complaints.change_complaint"):
+        return False
+    if transition.action == "escalate_mrep":
+        return complaint.escalation_level == EscalationLevel.BR_MANAGER
+    return transition.action != "escalate" or bool(escalation_levels(complaint, user))
 
 
 def escalation_levels(complaint: Complaint, user: User | None) -> list[int]:
@@ -381,12 +399,15 @@ def escalation_level_after(complaint: Complaint, action: str, *, requested: int 
     """The level ``action`` takes ``complaint`` to; None for an action that does not escalate.
 
     ``escalate`` goes one level up (or to ``requested``, checked by the caller against
-    ``escalation_levels``); ``customer_unsatisfied`` to the department head (level 2), or one
-    level further up once the complaint is there, never past the management representative.
+    ``escalation_levels``); ``escalate_mrep`` to the management representative (level 3);
+    ``customer_unsatisfied`` to the department head (level 2), or one level further up once
+    the complaint is there, never past the management representative.
     """
     current = complaint.escalation_level
     if action == "escalate":
         return requested if requested is not None else min(EscalationLevel.MANAGEMENT_REP, current + 1)
+    if action == "escalate_mrep":
+        return EscalationLevel.MANAGEMENT_REP
     if action == "customer_unsatisfied":
         return min(EscalationLevel.MANAGEMENT_REP, max(EscalationLevel.DEPARTMENT_HEAD, current + 1))
     return None
@@ -438,6 +459,12 @@ def _check_requirements(move: Move) -> dict[str, str]:
             errors["level"] = _("Escalate to %(levels)s.") % {
                 "levels": " / ".join(str(EscalationLevel(choice).label) for choice in levels)
             }
+    if move.transition.action == "escalate_mrep" and move.record.escalation_level != EscalationLevel.BR_MANAGER:
+        # Escalated, but not at the BR manager's level: at 2 the next step up is ``escalate``.
+        errors["action"] = _(
+            "“%(action)s” is possible only while the complaint is with the BR manager (level 1); it is at "
+            "level %(level)s."
+        ) % {"action": move.transition.label, "level": move.record.escalation_level}
     if move.transition.action == "close" and not _may_close(move.record):
         errors["action"] = _(
             "The customer has not confirmed the result yet; it can be closed once they do or once the "
@@ -477,6 +504,10 @@ def _resume(complaint: Complaint, now: datetime) -> None:
         complaint.resolution_escalated_at = None
 
 
+# The moves that take a complaint up a level: the same effect (level, owner) and the same mail.
+ESCALATIONS = ("escalate", "escalate_mrep", "customer_unsatisfied")
+
+
 def _escalate_to(move: Move, level: int, owner: User | None) -> dict:
     complaint = move.record
     owner = owner or owner_for_level(level)
@@ -500,7 +531,7 @@ def _apply_effects(move: Move) -> dict:
         calendar = _calendar_of(complaint_target(complaint.severity))
         reply = business_calendar.working_time_between(complaint.received_at, now, calendar)
         complaint.reply_working_seconds = max(0, int(reply.total_seconds()))
-    elif action in ("escalate", "customer_unsatisfied"):
+    elif action in ESCALATIONS:
         level = escalation_level_after(complaint, action, requested=move.inputs.get("level"))
         data = _escalate_to(move, level or 0, move.inputs.get("owner"))
     elif action == "resolve":
@@ -527,7 +558,7 @@ def _apply_effects(move: Move) -> dict:
 def _after_move(move: Move, event: ComplaintEvent) -> None:
     complaint, action = move.record, move.transition.action
     event_key = f"{action}:{event.pk}"
-    if action in ("escalate", "customer_unsatisfied") and complaint.owner is not None:
+    if action in ESCALATIONS and complaint.owner is not None:
         _mail(
             complaint,
             key=f"escalated:{event_key}",
@@ -557,12 +588,15 @@ COMPLAINT_MACHINE = Machine(
     model=Complaint,
     table=TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the complaint is %(status)s."),
+    moved=gettext_lazy("%(action)s: the complaint is now “%(status)s”."),
     event_model=ComplaintEvent,
     effects=dict.fromkeys(TRANSITIONS, _apply_effects),
     check=_check_requirements,
     after=_after_move,
     person_unless_system=False,
     held_inputs=("owner", "level"),
+    offered=_offered,
+    event_labels=dict(EventKind.choices),
     select_related=("contact",),
     clean_exclude=("reference",),
 )

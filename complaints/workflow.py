@@ -2,7 +2,8 @@
 
     registered --accept--> accepted --investigate--> investigating
     investigating | escalated --escalate--> escalated                (one level up: 1, 2, 3)
-    investigating | escalated --remedy--> awaiting_feedback
+    escalated --escalate_mrep--> escalated                           (BR manager: level 1 → 3)
+    investigating | escalated --remedy--> awaiting_feedback          (diagnosis result recorded)
     awaiting_feedback --customer_satisfied--> analysis
     awaiting_feedback --customer_unsatisfied--> escalated            (level 2, or one up from there)
     analysis --plan_improvement--> improvement_planned
@@ -75,15 +76,34 @@ TRANSITIONS: dict[str, Transition] = {
             button="warning",
             owner_may=True,
         ),
+        # The BR manager's own way up "when necessary" (reference 000 §2.2): from level 1
+        # straight to the management representative, past the department head.
+        Transition(
+            "escalate_mrep",
+            _("Escalate to the management representative"),
+            frozenset({S.ESCALATED}),
+            S.ESCALATED,
+            frozenset({BRM}),
+            requires=("note",),
+            accepts=("owner",),
+            description=_(
+                "When necessary, the BR manager takes the complaint straight to the management "
+                "representative (level 3). Give the reason."
+            ),
+            button="danger",
+        ),
         Transition(
             "remedy",
             _("Remedy applied, customer told"),
             frozenset({S.INVESTIGATING, S.ESCALATED}),
             S.AWAITING_FEEDBACK,
             frozenset({DESK, BRM, HEAD, MREP}),
-            requires=("remedial_actions",),
-            accepts=("remedial_actions",),
-            description=_("Record the remedial actions; the resolution clock pauses until the customer answers."),
+            requires=("diagnosis", "remedial_actions"),
+            accepts=("diagnosis", "remedial_actions"),
+            description=_(
+                "Record the diagnosis result of the investigation and the remedial actions; the resolution "
+                "clock pauses until the customer answers."
+            ),
             owner_may=True,
         ),
         Transition(

@@ -8,28 +8,25 @@ PATCH learns that the status changes only through ``…/transitions/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from itsm.core.api.serializers import MomentField, ServiceModelSerializer
+from itsm.core.api.serializers import MomentField, ServiceModelSerializer, StrictInputMixin
+from itsm.core.api.workflow import MoveSerializer, TransitionInputSerializer, WorkflowEventSerializer, action_field
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Contact, Organisation, User
 from itsm.core.roles import Role
+from sla.choices import ServiceStatus
+from sla.models import Service
 
 from .. import services
-from ..choices import Category, ComplaintStatus, EscalationLevel, EventKind
+from ..choices import Category, ComplaintStatus, EscalationLevel
 from ..models import Complaint, ComplaintEvent
-from ..workflow import COMMON_INPUTS, TRANSITIONS
-
-ACTION_NAMES = list(TRANSITIONS)
-
-# Keys a browser form posts besides the data (the browsable API's forms).
-_FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
+from ..workflow import TRANSITIONS
 
 
 def _person(user: User | None) -> str | None:
@@ -53,41 +50,9 @@ class ComplaintStatusField(serializers.ChoiceField):
         return value or None
 
 
-@extend_schema_field(
-    {"type": "string", "enum": ACTION_NAMES, "description": "A workflow action (complaints.workflow)."},
-    component_name="ComplaintAction",
+ComplaintActionField = action_field(
+    TRANSITIONS, component_name="ComplaintAction", description="A workflow action (complaints.workflow)."
 )
-class ComplaintActionField(serializers.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=ACTION_NAMES, **kwargs)
-
-
-class StrictInputMixin:
-    """Refuse (400, per key) every key of the body that the serializer does not write."""
-
-    fields: Any
-
-    def refusal(self, key: str) -> str:
-        if key == "status":
-            return _("The status changes only through a workflow action (POST …/transitions/).")
-        if key in ComplaintSerializer.Meta.fields:
-            return _("This field is read-only.")
-        return _("Unknown field.")
-
-    def to_internal_value(self, data: Any) -> Any:
-        extra: dict[str, list[str]] = {}
-        if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            extra = {key: [self.refusal(key)] for key in data if key not in writable and key not in _FORM_KEYS}
-        try:
-            value = super().to_internal_value(data)  # type: ignore[misc]
-        except serializers.ValidationError as exc:
-            if extra and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**extra, **exc.detail}) from exc
-            raise
-        if extra:
-            raise serializers.ValidationError(extra)
-        return value
 
 
 def _complaint_staff() -> Any:
@@ -113,6 +78,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
     contact_name = serializers.CharField(source="contact.name", read_only=True)
     status = ComplaintStatusField(read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    related_service_name = serializers.SerializerMethodField()
     owner_name = serializers.SerializerMethodField()
     handler_name = serializers.SerializerMethodField()
     paused = serializers.BooleanField(source="is_paused", read_only=True)
@@ -131,6 +97,8 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "contact",
             "contact_name",
             "related_service",
+            "related_service_name",
+            "related_service_text",
             "external_ticket_ref",
             "severity",
             "category",
@@ -150,6 +118,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "withdrawn_at",
             "paused",
             "root_cause",
+            "diagnosis",
             "remedial_actions",
             "result",
             "improvement_plan_ref",
@@ -161,6 +130,11 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_related_service_name(self, complaint: Complaint) -> str | None:
+        service = complaint.related_service
+        return service.name if service is not None else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_owner_name(self, complaint: Complaint) -> str | None:
@@ -178,67 +152,30 @@ class ComplaintSerializer(serializers.ModelSerializer):
         return [t.action for t in services.allowed_actions(complaint, request.user)]
 
 
-class ComplaintEventSerializer(serializers.ModelSerializer):
+class ComplaintInput(StrictInputMixin):
+    """The complaint's output fields are read-only in every input (a 400 saying so)."""
+
+    read_only_names = frozenset(ComplaintSerializer.Meta.fields)
+
+
+class ComplaintEventSerializer(WorkflowEventSerializer):
     """One timeline row: who (a user, or ``system`` / ``customer``), when, from, to, note."""
 
-    action_display = serializers.SerializerMethodField()
+    machine = services.COMPLAINT_MACHINE
+
     from_status = ComplaintStatusField(read_only=True, allow_null=True)
     to_status = ComplaintStatusField(read_only=True, allow_null=True)
-    actor_name = serializers.SerializerMethodField()
 
-    class Meta:
+    class Meta(WorkflowEventSerializer.Meta):
         model = ComplaintEvent
-        fields = [
-            "id",
-            "action",
-            "action_display",
-            "from_status",
-            "to_status",
-            "actor",
-            "actor_name",
-            "actor_label",
-            "note",
-            "data",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-    def get_action_display(self, event: ComplaintEvent) -> str:
-        transition = TRANSITIONS.get(event.action)
-        if transition is not None:
-            return str(transition.label)
-        if event.action in EventKind.values:
-            return str(EventKind(event.action).label)
-        return event.action
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_actor_name(self, event: ComplaintEvent) -> str | None:
-        return _person(event.actor)
 
 
-class AvailableTransitionSerializer(serializers.Serializer):
-    """A move the caller may make now, and what to send with it."""
-
+class AvailableTransitionSerializer(MoveSerializer):
     action = ComplaintActionField()
-    # Declared fields leave the class body (DRF's metaclass), so these names shadow nothing.
-    label = serializers.CharField()  # type: ignore[assignment]
-    description = serializers.CharField()  # type: ignore[assignment]
-    target = ComplaintStatusField()
-    requires = serializers.ListField(child=serializers.CharField(), help_text="Inputs that must not be blank.")
-    accepts = serializers.ListField(child=serializers.CharField(), help_text="Inputs the action takes.")
-
-    def to_representation(self, instance):
-        return {
-            "action": instance.action,
-            "label": str(instance.label),
-            "description": str(instance.description),
-            "target": instance.target,
-            "requires": list(instance.requires),
-            "accepts": [*COMMON_INPUTS, *instance.accepts],
-        }
+    target = ComplaintStatusField()  # type: ignore[assignment]  # a status: one enum, not a string
 
 
-class ComplaintConfirmationSerializer(StrictInputMixin, serializers.Serializer):
+class ComplaintConfirmationSerializer(ComplaintInput, serializers.Serializer):
     """The customer's answer on the result, given by phone and recorded by staff."""
 
     satisfaction = serializers.IntegerField(min_value=1, max_value=5, help_text="The customer's rating, 1–5.")
@@ -249,7 +186,18 @@ class ComplaintConfirmationSerializer(StrictInputMixin, serializers.Serializer):
 # --- input -----------------------------------------------------------------------------------
 
 
-class ComplaintCreateSerializer(StrictInputMixin, ServiceModelSerializer):
+def _related_service_field() -> serializers.PrimaryKeyRelatedField:
+    """The service a complaint names: one of the catalogue in use (accepted), by id."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.filter(status=ServiceStatus.ACCEPTED),
+        required=False,
+        allow_null=True,
+        help_text="The id of a service of the catalogue in use (accepted); null: none.",
+        error_messages={"does_not_exist": gettext_lazy("Choose a service of the catalogue that is in use (accepted).")},
+    )
+
+
+class ComplaintCreateSerializer(ComplaintInput, ServiceModelSerializer):
     """Registration: ``services.complaint_register`` numbers it, computes its deadlines, mails."""
 
     create_service = staticmethod(services.complaint_register)
@@ -259,6 +207,7 @@ class ComplaintCreateSerializer(StrictInputMixin, ServiceModelSerializer):
     )
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.filter(is_active=True))
     handler = serializers.PrimaryKeyRelatedField(queryset=_complaint_staff(), required=False, allow_null=True)
+    related_service = _related_service_field()
     received_at = MomentField(required=False)
 
     class Meta:
@@ -278,7 +227,7 @@ class ComplaintCreateSerializer(StrictInputMixin, ServiceModelSerializer):
         ]
 
 
-class ComplaintUpdateSerializer(StrictInputMixin, ServiceModelSerializer):
+class ComplaintUpdateSerializer(ComplaintInput, ServiceModelSerializer):
     """Edits of the details (``services.EDITABLE_FIELDS``) through ``services.complaint_update``.
 
     State, reference, level, owner and deadlines are not here: the workflow sets them.
@@ -287,31 +236,45 @@ class ComplaintUpdateSerializer(StrictInputMixin, ServiceModelSerializer):
     update_service = staticmethod(services.complaint_update)
 
     handler = serializers.PrimaryKeyRelatedField(queryset=_complaint_staff(), required=False, allow_null=True)
+    related_service = _related_service_field()
 
     class Meta:
         model = Complaint
         fields = list(services.EDITABLE_FIELDS)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = getattr(self.instance, "related_service_id", None)
+        if current is not None:
+            # The service named now stays valid even if retired since (a PUT of what GET gave).
+            field = self.fields["related_service"]
+            field.queryset = field.queryset | Service.objects.filter(pk=current)
 
-class ComplaintTransitionSerializer(StrictInputMixin, serializers.Serializer):
+
+class ComplaintTransitionSerializer(ComplaintInput, TransitionInputSerializer):
     """A workflow move: the action, a note for the timeline, and the inputs the action accepts.
 
     Which inputs an action takes is the workflow table's ``accepts``; whether the move is
     possible (state, role, required inputs) is decided by ``services.complaint_transition``.
     """
 
+    table = TRANSITIONS
+
     action = ComplaintActionField()
-    note = serializers.CharField(required=False, allow_blank=True, default="")
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
         required=False,
-        help_text="escalate, customer_unsatisfied: the new owner (a user id); default: the level's first member.",
+        help_text=(
+            "escalate, escalate_mrep, customer_unsatisfied: the new owner (a user id); default: the level's "
+            "first member."
+        ),
     )
     level = serializers.ChoiceField(
         choices=[level for level in EscalationLevel.choices if level[0] > 0],
         required=False,
         help_text="escalate: the level to go to (default one up; a BR manager may choose 3).",
     )
+    diagnosis = serializers.CharField(required=False, allow_blank=True, help_text="remedy: the diagnosis result")
     remedial_actions = serializers.CharField(required=False, allow_blank=True, help_text="remedy")
     category = serializers.ChoiceField(
         choices=Category.choices, required=False, allow_blank=True, help_text="customer_satisfied"
@@ -324,11 +287,3 @@ class ComplaintTransitionSerializer(StrictInputMixin, serializers.Serializer):
         help_text="plan_improvement",
     )
     result = serializers.CharField(required=False, allow_blank=True, help_text="resolve")
-
-    def validate(self, attrs):
-        transition = TRANSITIONS[attrs["action"]]
-        unexpected = set(attrs) - {"action", *COMMON_INPUTS, *transition.accepts}
-        if unexpected:
-            message = _("“%(action)s” does not take this field.") % {"action": transition.label}
-            raise serializers.ValidationError({name: [message] for name in sorted(unexpected)})
-        return attrs

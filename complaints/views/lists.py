@@ -220,6 +220,11 @@ def export_columns() -> list[Column]:
         seconds = complaint.reply_working_seconds
         return None if seconds is None else round(seconds / day_seconds, 2)
 
+    def related_service(complaint: Complaint) -> str:
+        # The catalogue's service, or else the text recorded before services were chosen from it.
+        service = complaint.related_service
+        return service.name if service is not None else complaint.related_service_text
+
     return [
         (_("Reference"), "reference"),
         (_("Title"), "title"),
@@ -231,7 +236,7 @@ def export_columns() -> list[Column]:
         (_("Contact"), "contact.name"),
         (_("Contact phone"), "contact.phone"),
         (_("External ticket"), "external_ticket_ref"),
-        (_("Related service"), "related_service"),
+        (_("Related service"), related_service),
         (_("Escalation level"), "escalation_level"),
         (_("Current owner"), "owner"),
         (_("Handler"), "handler"),

@@ -25,13 +25,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from itsm.core import calendar as business_calendar
+from itsm.core.forms import TransitionForm
 from itsm.core.models import Contact, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
 from itsm.core.services import contact_create
 from itsm.core.views.generic import ObjectHistoryView
+from itsm.core.views.workflow import action_forms, timeline, transition_view
 
-from ..choices import EVENT_STATUS_CHOICES, STATUS_COLOURS, ComplaintStatus, EscalationLevel, EventKind, Severity
+from ..choices import STATUS_COLOURS, ComplaintStatus, EscalationLevel, Severity
 from ..forms import (
     ComplaintActionForm,
     ComplaintAttachmentForm,
@@ -40,19 +42,16 @@ from ..forms import (
     ComplaintRegisterForm,
 )
 from ..models import Complaint, ComplaintAttachment, ComplaintEvent
-from ..selectors import complaint_events, deadline_clock
+from ..selectors import complaint_attachments, complaint_events, deadline_clock
 from ..services import (
-    CUSTOMER,
-    SYSTEM,
-    allowed_actions,
+    COMPLAINT_MACHINE,
     attachment_add,
     complaint_record_confirmation,
     complaint_register,
-    complaint_transition,
     complaint_update,
     may_perform,
 )
-from ..workflow import TRANSITIONS, Transition
+from ..workflow import TRANSITIONS
 
 # --- access ------------------------------------------------------------------------------------
 
@@ -64,7 +63,7 @@ def _require(request: HttpRequest, *verbs: str, model: Any = Complaint) -> None:
 
 def _complaint(request: HttpRequest, pk: int) -> Complaint:
     queryset = Complaint.objects.visible_to(request.user).select_related(
-        "organisation", "contact", "owner", "handler", "created_by"
+        "organisation", "contact", "owner", "handler", "created_by", "related_service"
     )
     return get_object_or_404(queryset, pk=pk)
 
@@ -170,21 +169,14 @@ def _render_detail(
     request: HttpRequest,
     complaint: Complaint,
     *,
-    failed: ComplaintActionForm | None = None,
-    failed_action: Transition | None = None,
+    failed: TransitionForm | None = None,
     attachment_form: ComplaintAttachmentForm | None = None,
     confirmation_form: ComplaintConfirmationForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = _user(request)
-    forms = []
-    for transition in allowed_actions(complaint, user):
-        if failed is not None and failed.transition.action == transition.action:
-            forms.append(failed)
-        else:
-            forms.append(ComplaintActionForm(transition=transition, complaint=complaint, user=user))
     # An action refused from this state has no form on the page: its error goes above the forms.
-    refused = failed if failed is not None and failed not in forms else None
+    forms, refused = action_forms(COMPLAINT_MACHINE, complaint, user, ComplaintActionForm, failed)
     may_change = can(user, "change", Complaint)
     events = list(complaint_events(complaint))
     context = {
@@ -194,10 +186,9 @@ def _render_detail(
         "is_major": complaint.severity == Severity.MAJOR,
         "deadlines": _deadlines(complaint),
         "timeline": _timeline(events),
-        "attachments": list(complaint.attachments.select_related("uploaded_by")),
+        "attachments": list(complaint_attachments(complaint)),
         "action_forms": forms,
         "refused": refused,
-        "refused_action": failed_action if refused is not None else None,
         "may_edit": may_change and complaint.is_open,
         "may_attach": may_change and can(user, "add", ComplaintAttachment),
         "attachment_form": attachment_form or ComplaintAttachmentForm(),
@@ -254,46 +245,18 @@ def _deadlines(complaint: Complaint) -> list[dict[str, Any]]:
     return [response, resolution]
 
 
-def _action_label(action: str) -> str:
-    transition = TRANSITIONS.get(action)
-    if transition is not None:
-        return str(transition.label)
-    if action in EventKind.values:
-        return str(EventKind(action).label)
-    return action
-
-
 def _timeline(events: list[ComplaintEvent]) -> list[dict[str, Any]]:
-    """The events as rows: who (a user, the customer or the system), what, from → to, details.
-
-    Owners named in escalations are loaded in one query for all events."""
+    """The timeline's rows; the owners named in escalations are loaded in one query for all."""
     owner_ids: set[int] = {
         e.data["owner"] for e in events if isinstance(e.data, dict) and isinstance(e.data.get("owner"), int)
     }
     owners = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)} if owner_ids else {}
-    statuses = dict(EVENT_STATUS_CHOICES)  # with the labels of rows written before complaints.0005
-    rows = []
-    for event in events:
-        if event.actor is not None:
-            who = str(event.actor)
-        elif event.actor_label == CUSTOMER:
-            who = _("customer")
-        else:
-            who = _("system") if event.actor_label in ("", SYSTEM) else event.actor_label
-        rows.append(
-            {
-                "event": event,
-                "who": who,
-                "by_user": event.actor is not None,
-                "action": event.action,
-                "label": _action_label(event.action),
-                "from": statuses.get(event.from_status, ""),
-                "to": statuses.get(event.to_status, ""),
-                "moved": bool(event.from_status) and event.from_status != event.to_status,
-                "details": _event_details(event.data if isinstance(event.data, dict) else {}, owners),
-            }
-        )
-    return rows
+    return timeline(
+        COMPLAINT_MACHINE,
+        events,
+        details=lambda event: _event_details(event.data if isinstance(event.data, dict) else {}, owners),
+        arrivals=True,
+    )
 
 
 def _event_details(data: dict[str, Any], owners: dict[int, str]) -> list[str]:
@@ -329,36 +292,13 @@ def _event_details(data: dict[str, Any], owners: dict[int, str]) -> list[str]:
 # --- workflow actions ----------------------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def complaint_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Perform one workflow action (``complaints.workflow.TRANSITIONS``) from its small form."""
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise Http404
-    _require(request, "view", "change")
-    complaint = _complaint(request, pk)
-    user = _user(request)
-    if not may_perform(transition, complaint, user):
-        raise PermissionDenied
-    form = ComplaintActionForm(request.POST, transition=transition, complaint=complaint, user=user)
-    if not form.is_valid():
-        if complaint.status not in transition.sources:
-            form.add_error(None, _refused_message(transition, complaint))
-        return _render_detail(request, complaint, failed=form, failed_action=transition, status=400)
-    note, inputs = form.transition_inputs()
-    try:
-        complaint = complaint_transition(complaint=complaint, action=action, actor=user, note=note, **inputs)
-    except ValidationError as exc:  # TransitionRefused included
-        _add_errors(form, exc)
-        complaint = _complaint(request, pk)  # the page shows the stored complaint, not the attempt
-        return _render_detail(request, complaint, failed=form, failed_action=transition, status=400)
-    messages.success(
-        request,
-        _("%(action)s: the complaint is now “%(status)s”.")
-        % {"action": transition.label, "status": complaint.get_status_display()},
-    )
-    return HttpResponseRedirect(complaint.get_absolute_url())
+complaint_action = transition_view(
+    COMPLAINT_MACHINE,
+    form_class=ComplaintActionForm,
+    record=_complaint,
+    render_failed=_render_detail,
+    add_errors=_add_errors,
+)
 
 
 @login_required
@@ -383,13 +323,6 @@ def complaint_confirmation(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.warning(request, _("The customer is not satisfied: the complaint was reopened."))
             return HttpResponseRedirect(complaint.get_absolute_url())
     return _render_detail(request, _complaint(request, pk), confirmation_form=form, status=400)
-
-
-def _refused_message(transition: Transition, complaint: Complaint) -> str:
-    return _("“%(action)s” is not possible while the complaint is %(status)s.") % {
-        "action": transition.label,
-        "status": complaint.get_status_display(),
-    }
 
 
 # --- edit ----------------------------------------------------------------------------------------
@@ -447,7 +380,12 @@ def complaint_attachment_download(request: HttpRequest, pk: int, attachment_pk: 
     _require(request, "view")
     _require(request, "view", model=ComplaintAttachment)
     complaint = _complaint(request, pk)
-    attachment = get_object_or_404(ComplaintAttachment, pk=attachment_pk, complaint=complaint)
+    return attachment_file_response(get_object_or_404(ComplaintAttachment, pk=attachment_pk, complaint=complaint))
+
+
+def attachment_file_response(attachment: ComplaintAttachment) -> FileResponse:
+    """The attachment's file, always as a download with the type recorded at upload, never
+    sniffed or cached (the page's download and the API's). ``Http404`` when the file is gone."""
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

@@ -1,5 +1,8 @@
 """Forms of the core records. They parse and validate; services do the writes."""
 
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -104,3 +107,55 @@ class CalendarOverrideForm(BootstrapFormMixin, forms.ModelForm):
         model = CalendarOverride
         fields = ["date", "is_working_day", "reason"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+
+class TransitionForm(BootstrapFormMixin, forms.Form):
+    """Asks for what one workflow action requires or accepts, plus a note (the kit's page form).
+
+    Prefixed with the action's name, so several action forms live on one page. A machine's
+    subclass names a field factory per input in ``input_fields`` (``{"rfc_ref": lambda: …}``),
+    the note's labels and help, and adds any input it builds itself in ``add_inputs``
+    (``own_inputs`` are skipped by the loop). Each input starts from the record's value.
+    """
+
+    input_fields: ClassVar[Mapping[str, Callable[[], forms.Field]]] = {}
+    own_inputs: ClassVar[tuple[str, ...]] = ()
+    note_label: Any = _("Note")
+    note_label_required: Any = _("Reason")
+    note_help: Any = _("Kept in the history.")
+    note_help_required: Any = _("Kept in the history.")
+    note_max_length: int | None = 4000
+
+    def __init__(self, *args: Any, transition: Any, record: Any = None, user: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", transition.action)
+        super().__init__(*args, **kwargs)
+        self.transition = transition
+        for name in dict.fromkeys((*transition.requires, *transition.accepts)):
+            if name == "note" or name in self.own_inputs:
+                continue
+            field = self.input_fields[name]()
+            field.required = name in transition.requires
+            if record is not None:
+                field.initial = getattr(record, name, "") or None
+            self.fields[name] = field
+        self.add_inputs(record, user)
+        required = "note" in transition.requires
+        self.fields["note"] = forms.CharField(
+            label=self.note_label_required if required else self.note_label,
+            required=required,
+            max_length=self.note_max_length,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=self.note_help_required if required else self.note_help,
+        )
+        bootstrap_widgets(self)
+
+    def add_inputs(self, record: Any, user: Any) -> None:
+        """Add the fields of ``own_inputs`` (an escalation's level and owner)."""
+
+    def transition_inputs(self) -> tuple[str, dict[str, Any]]:
+        """(note, inputs) for the move: the inputs the action accepts, those left empty not sent."""
+        data = self.cleaned_data
+        inputs = {
+            name: data[name] for name in self.transition.accepts if name != "note" and data.get(name) not in (None, "")
+        }
+        return data.get("note", ""), inputs

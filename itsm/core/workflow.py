@@ -134,6 +134,8 @@ class Machine:
     model: type[models.Model]
     table: Mapping[str, Transition]
     refused: str | Promise
+    # The pages' message after a move (``"%(action)s: the complaint is now “%(status)s”."``).
+    moved: str | Promise
     # The machine's WorkflowEvent model (its foreign key to ``model`` is found by itself).
     event_model: type[models.Model]
     effects: Mapping[str, Effect] = field(default_factory=dict)
@@ -151,6 +153,12 @@ class Machine:
     # says (``actor_label="customer"``); and what else the event row records (a service's RFC).
     system_label: str = "system"
     event_fields: Callable[[Move], dict[str, Any]] | None = None
+    # Whether a move the actor may make is offered now (``allowed``): an escalation only while
+    # there is a level above, an expiry once the validity has ended. ``perform`` still decides.
+    offered: Callable[[Transition, Any, Any], bool] | None = None
+    # The labels of the history's rows that are not moves (a complaint's reminder, an
+    # agreement's new version): with the table's labels, what ``action_label`` shows.
+    event_labels: Mapping[str, str | Promise] = field(default_factory=dict)
 
     def transition(self, action: str) -> Transition:
         transition = self.table.get(action)
@@ -170,6 +178,23 @@ class Machine:
             note=move.note,
             data=data,
             **(self.event_fields(move) if self.event_fields is not None else {}),
+        )
+
+    def action_label(self, action: str) -> str:
+        """What a history row of ``action`` is called: the move's label, else the machine's
+        label for that kind of row, else the stored name."""
+        transition = self.table.get(action)
+        if transition is not None:
+            return str(transition.label)
+        return str(self.event_labels.get(action, action))
+
+    def events(self, record: Any) -> models.QuerySet:
+        """``record``'s history, oldest first."""
+        link = _event_link(self.event_model, self.model)
+        return (
+            self.event_model._default_manager.filter(**{link: record})
+            .select_related("actor")
+            .order_by("created_at", "pk")
         )
 
     def actor_may(self, transition: Transition, record: Any, actor: Any) -> bool:
@@ -208,9 +233,7 @@ def perform(
         manager = machine.model._default_manager
         locked: Any = manager.select_for_update().select_related(*machine.select_related).get(pk=record.pk)
         if locked.status not in transition.sources:
-            raise TransitionRefused(
-                {"action": machine.refused % {"action": transition.label, "status": locked.get_status_display()}}
-            )
+            raise TransitionRefused({"action": refused_message(machine, transition, locked)})
         if actor is None and machine.person_unless_system and not transition.system:
             raise PermissionDenied(_("“%(action)s” needs a person.") % {"action": transition.label})
         if actor is not None and not machine.actor_may(transition, locked, actor):
@@ -237,6 +260,18 @@ def perform(
     return locked
 
 
+def refused_message(machine: Machine, transition: Transition, record: Any) -> str:
+    """“<action>” is not possible while the <record> is <status>: a move the table has no
+    arrow for from ``record``'s status (the kit's refusal, and the pages' when a form comes
+    back for a record that has moved on)."""
+    return str(machine.refused) % {"action": transition.label, "status": record.get_status_display()}
+
+
+def moved_message(machine: Machine, transition: Transition, record: Any) -> str:
+    """ "<action>: the <record> is now “<status>”." (the pages' message after a move)."""
+    return str(machine.moved) % {"action": transition.label, "status": record.get_status_display()}
+
+
 def _check(machine: Machine, move: Move) -> None:
     errors: dict[str, Any] = dict(machine.check(move)) if machine.check is not None else {}
     for name in move.transition.requires:
@@ -254,8 +289,14 @@ def _check(machine: Machine, move: Move) -> None:
 
 def allowed(machine: Machine, record: Any, user: Any) -> list[Transition]:
     """The actions ``user`` may take on ``record`` now: from its status, by role (or
-    ownership) and the machine's permission; inputs and the machine's own conditions are not
-    checked (the move may still be refused for them)."""
+    ownership), the machine's permission and what it offers now (``offered``); inputs and the
+    machine's own conditions are not checked (the move may still be refused for them)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return [t for t in machine.table.values() if record.status in t.sources and machine.actor_may(t, record, user)]
+    return [
+        t
+        for t in machine.table.values()
+        if record.status in t.sources
+        and machine.actor_may(t, record, user)
+        and (machine.offered is None or machine.offered(t, record, user))
+    ]

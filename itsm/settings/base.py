@@ -391,6 +391,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "GET_LIB_DOC_EXCLUDES": "itsm.core.api.schema.lib_doc_excludes",
     "ENUM_NAME_OVERRIDES": {
         "WeeklyItemKindEnum": "surveys.choices.WeeklyItemKind",
         "CampaignKindEnum": "surveys.choices.CampaignKind",

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from itsm.core.api.serializers import StrictInputMixin
+from itsm.core.api.workflow import TransitionInputSerializer
 from itsm.core.models import Calendar, Organisation, User
 
 from ..choices import AgreementKind
@@ -20,9 +22,9 @@ from ..selectors import SECTION_NAMES
 from ..services import agreements as services
 from ..services import targets as target_services
 from ..underpinning import agreement_underpinning_summary
+from ..workflow import AGREEMENT_TRANSITIONS
 from .serializers import (
     AgreementActionField,
-    StrictInput,
     TargetSerializer,
     TargetSpecSerializer,
     call_service,
@@ -208,7 +210,7 @@ def _section_fields() -> dict[str, serializers.Field]:
     return {name: serializers.CharField(required=False, allow_blank=True) for name in SECTION_NAMES}
 
 
-class AgreementWriteSerializer(StrictInput, serializers.ModelSerializer):
+class AgreementWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     """What the agreement form writes. ``services`` is the full list of service ids (replacing
     the current ones when sent); the sections are Markdown."""
 
@@ -255,14 +257,15 @@ class AgreementUpdateSerializer(AgreementWriteSerializer):
         return self._call(services.agreement_update, agreement=instance, **validated_data)
 
 
-class AgreementTransitionSerializer(StrictInput, serializers.Serializer):
+class AgreementTransitionSerializer(TransitionInputSerializer):
     """A workflow move: the action and a note (required by ``terminate`` and ``return_to_draft``)."""
 
+    table = AGREEMENT_TRANSITIONS
+
     action = AgreementActionField()
-    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class DocumentUploadSerializer(StrictInput, serializers.Serializer):
+class DocumentUploadSerializer(StrictInputMixin, serializers.Serializer):
     file = serializers.FileField(help_text=gettext_lazy("The signed agreement: PDF, image or Word document."))
     signed_on = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -277,7 +280,7 @@ class VersionTargetSerializer(TargetSpecSerializer):
         fields = ["id", *target_services.TARGET_FIELDS]
 
 
-class NewVersionSerializer(StrictInput, serializers.Serializer):
+class NewVersionSerializer(StrictInputMixin, serializers.Serializer):
     """A change of an active agreement: why, under which RFC, and what changes. Fields not
     sent stay as they are; ``services`` / ``targets`` replace the whole list when sent."""
 
@@ -299,7 +302,7 @@ class CompareQuerySerializer(serializers.Serializer):
     b = serializers.IntegerField(min_value=1)
 
 
-class StandardTargetsSerializer(StrictInput, serializers.Serializer):
+class StandardTargetsSerializer(StrictInputMixin, serializers.Serializer):
     calendar = serializers.PrimaryKeyRelatedField(
         queryset=Calendar.objects.all(),
         required=False,

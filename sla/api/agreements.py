@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -45,11 +44,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.views import StableOrderingFilter, WorkflowPermission
+from itsm.core.api.filters import StableOrderingFilter
+from itsm.core.api.workflow import WorkflowPermission, WorkflowViewSetMixin
 
 from .. import selectors
 from ..filters import AgreementFilter
-from ..models import Agreement, AgreementEvent, AgreementVersion, Service, ServiceLevelTarget
+from ..models import Agreement, AgreementVersion, Service, ServiceLevelTarget
 from ..services import agreements as services
 from ..services import targets as target_services
 from ..underpinning import underpinning_report
@@ -75,7 +75,7 @@ from .serializers import (
     UnderpinningRowSerializer,
     call_service,
 )
-from .views import SlaViewSetMixin, refuse_as_403, target_list
+from .views import SlaViewSetMixin, target_list
 
 # --- the view -----------------------------------------------------------------------------------
 
@@ -136,6 +136,7 @@ VERSION_NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.P
 )
 class AgreementViewSet(
     SlaViewSetMixin,
+    WorkflowViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -148,6 +149,21 @@ class AgreementViewSet(
     ordering_fields = ["number", "title", "kind", "status", "valid_from", "valid_to", "next_review_on", "created_at"]
     ordering = ["kind", "number"]
 
+    workflow_machine = services.AGREEMENT_MACHINE
+    move_serializer_class = AgreementMoveSerializer
+    transition_serializer_class = AgreementTransitionSerializer
+    event_serializer_class = AgreementEventSerializer
+    output_serializer_class = AgreementDetailSerializer
+    move_description = (
+        "Body: `action` and `note` (required by `terminate` and `return_to_draft`). `activate` "
+        "needs the signed document, at least one target and the validity (`errors` names what "
+        "is missing); `expire` is possible once `valid_to` has passed. 400: the move is not "
+        "possible from the current status or a condition is not met; 403: the caller's role "
+        "may not make it."
+    )
+    events_summary = "The agreement's history, oldest first"
+    events_need_view_permission = True
+
     def get_queryset(self):
         if self.action == "list":
             return agreement_list(self.request.user)
@@ -156,12 +172,11 @@ class AgreementViewSet(
         return selectors.agreement_list(self.request.user)
 
     def get_serializer_class(self):
-        return {
+        return self.workflow_serializer_class() or {
             "list": AgreementSerializer,
             "create": AgreementCreateSerializer,
             "update": AgreementUpdateSerializer,
             "partial_update": AgreementUpdateSerializer,
-            "transitions": AgreementTransitionSerializer,
             "document": DocumentUploadSerializer,
             "versions": NewVersionSerializer,
             "standard_targets": StandardTargetsSerializer,
@@ -181,48 +196,6 @@ class AgreementViewSet(
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         return self._output(serializer.save())
-
-    # --- workflow ---
-
-    @extend_schema(
-        methods=["GET"],
-        summary="The workflow moves the caller may make now",
-        responses={200: AgreementMoveSerializer(many=True), 404: ERRORS[404]},
-    )
-    @extend_schema(
-        methods=["POST"],
-        summary="Perform a workflow action",
-        description=(
-            "Body: `action` and `note` (required by `terminate` and `return_to_draft`). `activate` "
-            "needs the signed document, at least one target and the validity (`errors` names what "
-            "is missing); `expire` is possible once `valid_to` has passed. 400: the move is not "
-            "possible from the current status or a condition is not met; 403: the caller's role "
-            "may not make it."
-        ),
-        request=AgreementTransitionSerializer,
-        responses={200: AgreementDetailSerializer, **ERRORS},
-    )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        permission_classes=[WorkflowPermission],
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def transitions(self, request: Request, pk: str | None = None) -> Response:
-        agreement = self.get_object()
-        if request.method == "GET":
-            moves = services.agreement_allowed_actions(agreement, self.user)
-            return Response(AgreementMoveSerializer(moves, many=True).data)
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            agreement = call_service(
-                services.agreement_transition, agreement=agreement, actor=self.user, **serializer.validated_data
-            )
-        except DjangoPermissionDenied as exc:
-            raise refuse_as_403(exc) from exc
-        return self._output(agreement)
 
     @extend_schema(
         summary="Upload the signed agreement",
@@ -396,15 +369,3 @@ class AgreementViewSet(
         fresh = list(target_list(self.user).filter(pk__in=[t.pk for t in added]).order_by("priority", "metric"))
         code = status.HTTP_201_CREATED if added else status.HTTP_200_OK
         return Response(TargetSerializer(fresh, many=True).data, status=code)
-
-    @extend_schema(
-        summary="The agreement's history, oldest first",
-        description="Needs `sla.view_agreementevent`.",
-        responses={200: AgreementEventSerializer(many=True), 403: ERRORS[403], 404: ERRORS[404]},
-    )
-    @action(detail=True, methods=["get"], filter_backends=[])
-    def events(self, request: Request, pk: str | None = None) -> Response:
-        agreement = self.get_object()
-        self.require_view(AgreementEvent)
-        page = self.paginate_queryset(agreement.events.select_related("actor").order_by("created_at", "pk"))
-        return self.get_paginated_response(AgreementEventSerializer(page, many=True).data)

@@ -42,7 +42,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.views import StableOrderingFilter
+from itsm.core.api.filters import StableOrderingFilter
 from itsm.core.api.schema import one_or_many
 
 from ..choices import MeasurementSource, Metric, Priority

@@ -19,16 +19,17 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
-from complaints.api.serializers import StrictInputMixin
-from itsm.core.api.serializers import ApiErrorSerializer
+from itsm.core.api.serializers import ApiErrorSerializer, StrictInputMixin
+from itsm.core.api.workflow import MoveSerializer, TransitionInputSerializer, WorkflowEventSerializer, action_field
 from itsm.core.models import Calendar, User
 
 from ..choices import Metric, Priority, TargetUnit
 from ..models import Agreement, AgreementEvent, Service, ServiceEvent, ServiceLevelTarget
+from ..services import agreements as agreement_services
 from ..services import catalogue as catalogue_services
 from ..services import targets as target_services
 from ..underpinning import UnderpinningRow, UnderpinningStatus, target_label
-from ..workflow import AGREEMENT_TRANSITIONS, SERVICE_TRANSITIONS, Transition
+from ..workflow import AGREEMENT_TRANSITIONS, SERVICE_TRANSITIONS
 
 ERRORS = {
     400: OpenApiResponse(ApiErrorSerializer, description="Invalid input: a message per field."),
@@ -49,79 +50,24 @@ def call_service(write: Callable[..., Any], /, **kwargs: Any) -> Any:
         raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
 
 
-class StrictInput(StrictInputMixin):
-    """Refuse, per key, every key of the body the serializer does not write: ``status`` is
-    moved only by a workflow action, the output's other fields are read-only, anything else
-    is unknown."""
-
-    read_only_names: frozenset[str] = frozenset()
-
-    def refusal(self, key: str) -> str:
-        if key == "status":
-            return _("The status changes only through a workflow action (POST …/transitions/).")
-        if key in self.read_only_names:
-            return _("This field is read-only.")
-        return _("Unknown field.")
-
-
 # --- workflow actions ---------------------------------------------------------------------------
 
-SERVICE_ACTIONS = list(SERVICE_TRANSITIONS)
-AGREEMENT_ACTIONS = list(AGREEMENT_TRANSITIONS)
-
-
-@extend_schema_field(
-    {"type": "string", "enum": SERVICE_ACTIONS, "description": "A service workflow action (sla.workflow)."},
-    component_name="ServiceAction",
+ServiceActionField = action_field(
+    SERVICE_TRANSITIONS, component_name="ServiceAction", description="A service workflow action (sla.workflow)."
 )
-class ServiceActionField(serializers.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=SERVICE_ACTIONS, **kwargs)
-
-
-@extend_schema_field(
-    {"type": "string", "enum": AGREEMENT_ACTIONS, "description": "An agreement workflow action (sla.workflow)."},
-    component_name="AgreementAction",
+AgreementActionField = action_field(
+    AGREEMENT_TRANSITIONS, component_name="AgreementAction", description="An agreement workflow action (sla.workflow)."
 )
-class AgreementActionField(serializers.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=AGREEMENT_ACTIONS, **kwargs)
 
 
-class AvailableMoveSerializer(serializers.Serializer):
-    """A move the caller may make now, and what to send with it."""
-
-    # ``action``: each subclass declares it with its workflow's actions.
-    # Declared fields leave the class body (DRF's metaclass), so these names shadow nothing.
-    label = serializers.CharField()  # type: ignore[assignment]
-    description = serializers.CharField()  # type: ignore[assignment]
-    target = serializers.CharField(help_text=gettext_lazy("The status the move leads to."))
-    requires = serializers.ListField(
-        child=serializers.CharField(), help_text=gettext_lazy("Inputs that must not be blank.")
-    )
-    accepts = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("Inputs the action takes."))
-
-    accepted_inputs: tuple[str, ...] = ("note",)
-
-    def to_representation(self, instance: Transition) -> dict[str, Any]:
-        return {
-            "action": instance.action,
-            "label": str(instance.label),
-            "description": str(instance.description),
-            "target": instance.target,
-            "requires": list(instance.requires),
-            "accepts": list(self.accepted_inputs),
-        }
-
-
-class ServiceMoveSerializer(AvailableMoveSerializer):
+class ServiceMoveSerializer(MoveSerializer):
     action = ServiceActionField()
-    accepted_inputs = ("rfc_ref", "note")
+    inputs_before = ()
+    inputs_after = ("note",)
 
 
-class AgreementMoveSerializer(AvailableMoveSerializer):
+class AgreementMoveSerializer(MoveSerializer):
     action = AgreementActionField()
-    accepted_inputs = ("note",)
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -179,7 +125,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         return [t.action for t in catalogue_services.service_allowed_actions(service, request.user)]
 
 
-class ServiceWriteSerializer(StrictInput, serializers.ModelSerializer):
+class ServiceWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     """The description of a service, written through ``service_create`` / ``service_update``.
     A change to an accepted service needs ``rfc_ref``; a retired one no longer changes."""
 
@@ -215,53 +161,33 @@ class ServiceWriteSerializer(StrictInput, serializers.ModelSerializer):
         )
 
 
-class ServiceTransitionSerializer(StrictInput, serializers.Serializer):
+class ServiceTransitionSerializer(TransitionInputSerializer):
     """A catalogue move: ``accept`` (RFC required) or ``retire`` (RFC and note required)."""
+
+    table = SERVICE_TRANSITIONS
 
     action = ServiceActionField()
     rfc_ref = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceEventSerializer(serializers.ModelSerializer):
+class ServiceEventSerializer(WorkflowEventSerializer):
     """One step of a service's life: created, changed (under an RFC), accepted, retired."""
 
-    actor_name = serializers.SerializerMethodField()
+    machine = catalogue_services.SERVICE_MACHINE
 
-    class Meta:
+    class Meta(WorkflowEventSerializer.Meta):
         model = ServiceEvent
-        fields = ["id", "action", "from_status", "to_status", "rfc_ref", "actor", "actor_name", "note", "created_at"]
+        fields = [*WorkflowEventSerializer.Meta.fields, "rfc_ref"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_actor_name(self, event: ServiceEvent) -> str | None:
-        return person(event.actor)
 
-
-class AgreementEventSerializer(serializers.ModelSerializer):
+class AgreementEventSerializer(WorkflowEventSerializer):
     """One history row of an agreement: who (a user, or ``system``), when, from, to, note, details."""
 
-    actor_name = serializers.SerializerMethodField()
+    machine = agreement_services.AGREEMENT_MACHINE
 
-    class Meta:
+    class Meta(WorkflowEventSerializer.Meta):
         model = AgreementEvent
-        fields = [
-            "id",
-            "action",
-            "from_status",
-            "to_status",
-            "actor",
-            "actor_name",
-            "actor_label",
-            "note",
-            "data",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_actor_name(self, event: AgreementEvent) -> str | None:
-        return person(event.actor)
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -314,7 +240,7 @@ class TargetSerializer(serializers.ModelSerializer):
         return sorted(t.pk for t in target.supported_by.all())
 
 
-class TargetSpecSerializer(StrictInput, serializers.ModelSerializer):
+class TargetSpecSerializer(StrictInputMixin, serializers.ModelSerializer):
     """The fields of a target as written (``sla.services.targets.TARGET_FIELDS``)."""
 
     read_only_names = frozenset(TargetSerializer.Meta.fields)
@@ -366,7 +292,7 @@ class TargetUpdateSerializer(TargetSpecSerializer):
         )
 
 
-class SupportChangeSerializer(StrictInput, serializers.Serializer):
+class SupportChangeSerializer(StrictInputMixin, serializers.Serializer):
     """Link (``supporting``) and / or unlink (``unlink``) OLA / UC targets under an SLA target."""
 
     supporting = serializers.PrimaryKeyRelatedField(

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -36,13 +36,15 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.views import StableOrderingFilter, WorkflowPermission
+from itsm.core.api.filters import StableOrderingFilter
+from itsm.core.api.mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin
+from itsm.core.api.workflow import WorkflowPermission, WorkflowViewSetMixin, refused_as_403
 from itsm.core.models import User
 from itsm.core.permissions import can
 
 from .. import selectors
 from ..filters import ServiceFilter, TargetFilter
-from ..models import Service, ServiceEvent, ServiceLevelTarget
+from ..models import Service, ServiceLevelTarget
 from ..services import catalogue as catalogue_services
 from ..services import targets as target_services
 from ..underpinning import supporting_candidates, target_link_support, target_unlink_support, underpinning_report
@@ -62,24 +64,11 @@ from .serializers import (
 )
 
 
-class SlaViewSetMixin:
-    """What every sla endpoint shares: a method the resource lacks is a 405 for everyone (not
-    a 403 for a permission no role holds), and the caller's roles are loaded once per request
-    (``allowed_actions`` asks for them per row)."""
-
+# What every sla endpoint shares: a method the resource lacks is a 405 for everyone, the
+# caller's roles are loaded once per request, sub-resources need their own view permission.
+# (A comment, not a docstring: the schema would show a docstring as every operation's description.)
+class SlaViewSetMixin(MissingMethodIs405Mixin, CallerRolesOnceMixin):
     request: Any
-    allowed_methods: list[str]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if request.user.is_authenticated:
-            getattr(request.user, "_prefetched_objects_cache", {}).pop("groups", None)
-            prefetch_related_objects([request.user], "groups")
-
-    def check_permissions(self, request: Request) -> None:
-        if request.method and request.method.upper() not in self.allowed_methods:
-            raise exceptions.MethodNotAllowed(request.method)
-        super().check_permissions(request)  # type: ignore[misc]
 
     def require_view(self, model: Any) -> None:
         """A sub-resource of another model (history rows, versions) needs its own view permission."""
@@ -89,11 +78,6 @@ class SlaViewSetMixin:
     @property
     def user(self) -> User:
         return cast(User, self.request.user)  # signed in: the permission class saw to it
-
-
-def refuse_as_403(exc: DjangoPermissionDenied) -> exceptions.PermissionDenied:
-    """Keep a service's message ("Your role may not perform …")."""
-    return exceptions.PermissionDenied(str(exc) or None)
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -126,6 +110,7 @@ def refuse_as_403(exc: DjangoPermissionDenied) -> exceptions.PermissionDenied:
 )
 class ServiceViewSet(
     SlaViewSetMixin,
+    WorkflowViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -138,16 +123,29 @@ class ServiceViewSet(
     ordering_fields = ["code", "name", "category", "status", "created_at", "updated_at"]
     ordering = ["category", "name"]
 
+    workflow_machine = catalogue_services.SERVICE_MACHINE
+    move_serializer_class = ServiceMoveSerializer
+    transition_serializer_class = ServiceTransitionSerializer
+    event_serializer_class = ServiceEventSerializer
+    output_serializer_class = ServiceSerializer
+    moves_summary = "The catalogue moves the caller may make now"
+    move_summary = "Accept or retire a service"
+    move_description = (
+        "Body: `action`, `rfc_ref` (required by both moves) and `note` (required to retire). "
+        "400: the move is not possible from the current status, or an input is missing "
+        "(`errors` names it); 403: the caller's role may not make it."
+    )
+    events_summary = "The service's history, oldest first"
+    events_need_view_permission = True
+
     def get_queryset(self):
         return selectors.service_list(self.request.user)
 
     def get_serializer_class(self):
-        return {
+        return self.workflow_serializer_class() or {
             "create": ServiceWriteSerializer,
             "update": ServiceWriteSerializer,
             "partial_update": ServiceWriteSerializer,
-            "transitions": ServiceTransitionSerializer,
-            "events": ServiceEventSerializer,
         }.get(self.action or "", ServiceSerializer)
 
     def _output(self, service: Service, code: int = status.HTTP_200_OK) -> Response:
@@ -164,56 +162,6 @@ class ServiceViewSet(
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         return self._output(serializer.save())
-
-    @extend_schema(
-        methods=["GET"],
-        summary="The catalogue moves the caller may make now",
-        responses={200: ServiceMoveSerializer(many=True), 404: ERRORS[404]},
-    )
-    @extend_schema(
-        methods=["POST"],
-        summary="Accept or retire a service",
-        description=(
-            "Body: `action`, `rfc_ref` (required by both moves) and `note` (required to retire). "
-            "400: the move is not possible from the current status, or an input is missing "
-            "(`errors` names it); 403: the caller's role may not make it."
-        ),
-        request=ServiceTransitionSerializer,
-        responses={200: ServiceSerializer, **ERRORS},
-    )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        permission_classes=[WorkflowPermission],
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def transitions(self, request: Request, pk: str | None = None) -> Response:
-        service = self.get_object()
-        if request.method == "GET":
-            moves = catalogue_services.service_allowed_actions(service, self.user)
-            return Response(ServiceMoveSerializer(moves, many=True).data)
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            service = call_service(
-                catalogue_services.service_transition, service=service, actor=self.user, **serializer.validated_data
-            )
-        except DjangoPermissionDenied as exc:
-            raise refuse_as_403(exc) from exc
-        return self._output(service)
-
-    @extend_schema(
-        summary="The service's history, oldest first",
-        description="Needs `sla.view_serviceevent`.",
-        responses={200: ServiceEventSerializer(many=True), 403: ERRORS[403], 404: ERRORS[404]},
-    )
-    @action(detail=True, methods=["get"], filter_backends=[])
-    def events(self, request: Request, pk: str | None = None) -> Response:
-        service = self.get_object()
-        self.require_view(ServiceEvent)
-        page = self.paginate_queryset(service.events.select_related("actor").order_by("created_at", "pk"))
-        return self.get_paginated_response(ServiceEventSerializer(page, many=True).data)
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -350,5 +298,5 @@ class TargetViewSet(SlaViewSetMixin, viewsets.ModelViewSet):
                     if unlink:
                         call_service(target_unlink_support, sla_target=target, supporting=unlink, actor=self.user)
             except DjangoPermissionDenied as exc:
-                raise refuse_as_403(exc) from exc
+                raise refused_as_403(exc) from exc
         return Response(self._underpinning(target))

@@ -1,5 +1,5 @@
 """Forms of the agreement pages: a draft's content, the signed document, a new version of an
-active agreement, its targets and the comparison of two versions (moves: ``TransitionForm``)."""
+active agreement, its targets and the comparison of two versions (moves: ``SlaActionForm``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forms of the service catalogue pages: a service's description (its moves: ``TransitionForm``)."""
+"""Forms of the service catalogue pages: a service's description (its moves: ``SlaActionForm``)."""
 
 from __future__ import annotations
 

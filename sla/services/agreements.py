@@ -353,14 +353,16 @@ def _store_document(agreement: Agreement, upload: Any, signed_on: date | None) -
 
 
 def agreement_allowed_actions(agreement: Agreement, user: Any) -> list[Transition]:
-    """The moves ``user`` may make on ``agreement`` now (state, role, permission). ``expire``
-    is offered only once the validity has ended (before, it would be a termination)."""
-    today = timezone.localdate()
-    return [
-        t
-        for t in allowed(AGREEMENT_MACHINE, agreement, user)
-        if t.action != "expire" or (agreement.valid_to is not None and agreement.valid_to < today)
-    ]
+    """The moves ``user`` may make on ``agreement`` now (state, role, permission; ``expire``
+    once the validity has ended)."""
+    return allowed(AGREEMENT_MACHINE, agreement, user)
+
+
+def _offered(transition: Transition, agreement: Agreement, user: Any) -> bool:
+    """``expire`` is offered only once the validity has ended (before, it would be a termination)."""
+    if transition.action != "expire":
+        return True
+    return agreement.valid_to is not None and agreement.valid_to < timezone.localdate()
 
 
 def _activation_problems(agreement: Agreement, today: date) -> dict[str, str]:
@@ -444,9 +446,23 @@ AGREEMENT_MACHINE = Machine(
     model=Agreement,
     table=AGREEMENT_TRANSITIONS,
     refused=gettext_lazy("“%(action)s” is not possible while the agreement is %(status)s."),
+    moved=gettext_lazy("%(action)s: the agreement is now “%(status)s”."),
+    event_labels={
+        "created": gettext_lazy("Drafted"),
+        "edited": gettext_lazy("Edited"),
+        "document_uploaded": gettext_lazy("Signed document stored"),
+        "new_version": gettext_lazy("New version"),
+        "target_added": gettext_lazy("Target added"),
+        "target_changed": gettext_lazy("Target changed"),
+        "target_removed": gettext_lazy("Target removed"),
+        "standard_targets": gettext_lazy("Standard targets added"),
+        "underpinning_linked": gettext_lazy("Underpinning target linked"),
+        "underpinning_unlinked": gettext_lazy("Underpinning target unlinked"),
+    },
     event_model=AgreementEvent,
     effects={"activate": _activate, "expire": _expire, "terminate": _terminate},
     after=_after_agreement_move,
+    offered=_offered,
     permission="change",
     select_related=("counterparty",),
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -34,13 +34,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from itsm.core.permissions import acting_user, can, can_view_history, require_all
-from itsm.core.roles import roles_of
 from itsm.core.uploads import ALLOWED
 from itsm.core.views.generic import ObjectHistoryView, ObjectListView, add_service_errors
+from itsm.core.views.workflow import action_forms, timeline, transition_view
 
 from ..choices import AgreementKind, AgreementStatus
 from ..filters import AgreementFilter
-from ..forms import TransitionForm
+from ..forms import SlaActionForm
 from ..forms.agreements import (
     AgreementChangeForm,
     AgreementForm,
@@ -68,7 +68,6 @@ from ..selectors import (
 )
 from ..services import agreements as services
 from ..services import targets as target_services
-from ..workflow import AGREEMENT_TRANSITIONS
 
 A = AgreementStatus
 STATUS_COLOURS = {
@@ -226,13 +225,7 @@ def _render_form(
 
 def _detail_context(request: HttpRequest, agreement: Agreement, **forms: Any) -> dict[str, Any]:
     user = request.user
-    failed = forms.get("failed")
-    action_forms = []
-    for transition in services.agreement_allowed_actions(agreement, user):
-        if failed is not None and failed.transition.action == transition.action:
-            action_forms.append(failed)
-        else:
-            action_forms.append(TransitionForm(transition=transition))
+    moves, refused = action_forms(services.AGREEMENT_MACHINE, agreement, user, SlaActionForm, forms.get("failed"))
     editable = agreement.status in services.EDITABLE_STATUSES
     may_change = can(user, "change", Agreement)
     may_edit_targets = editable and can(user, "add", ServiceLevelTarget)
@@ -248,9 +241,13 @@ def _detail_context(request: HttpRequest, agreement: Agreement, **forms: Any) ->
             for target in agreement_targets(agreement)
         ],
         "versions": agreement_versions(agreement) if can(user, "view", AgreementVersion) else None,
-        "events": _timeline(agreement) if can(user, "view", AgreementEvent) else None,
-        "action_forms": action_forms,
-        "refused": failed if failed is not None and failed not in action_forms else None,
+        "events": (
+            timeline(services.AGREEMENT_MACHINE, services.AGREEMENT_MACHINE.events(agreement), details=_event_details)
+            if can(user, "view", AgreementEvent)
+            else None
+        ),
+        "action_forms": moves,
+        "refused": refused,
         "editable": editable,
         "may_edit": editable and may_change,
         "may_change_version": agreement.status == A.ACTIVE and may_change,
@@ -280,23 +277,6 @@ def _sections(sections: list[dict[str, Any]]) -> dict[str, Any]:
         "sections": [s for s in sections if s["html"]],
         "empty_sections": [str(s["label"]) for s in sections if not s["html"]],
     }
-
-
-def _event_labels() -> dict[str, str]:
-    labels = {
-        "created": _("Drafted"),
-        "edited": _("Edited"),
-        "document_uploaded": _("Signed document stored"),
-        "new_version": _("New version"),
-        "target_added": _("Target added"),
-        "target_changed": _("Target changed"),
-        "target_removed": _("Target removed"),
-        "standard_targets": _("Standard targets added"),
-        "underpinning_linked": _("Underpinning target linked"),
-        "underpinning_unlinked": _("Underpinning target unlinked"),
-    }
-    labels.update({action: str(t.label) for action, t in AGREEMENT_TRANSITIONS.items()})
-    return labels
 
 
 def _event_details(event: AgreementEvent) -> list[str]:
@@ -334,22 +314,6 @@ def _calendar_named(target: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
-def _timeline(agreement: Agreement) -> list[dict[str, Any]]:
-    labels = _event_labels()
-    rows = []
-    for event in agreement.events.select_related("actor").order_by("created_at", "pk"):
-        rows.append(
-            {
-                "event": event,
-                "label": labels.get(event.action, event.action.replace("_", " ")),
-                "who": str(event.actor) if event.actor is not None else (event.actor_label or _("system")),
-                "moved": bool(event.from_status) and event.from_status != event.to_status,
-                "details": _event_details(event),
-            }
-        )
-    return rows
-
-
 def _render_detail(request: HttpRequest, agreement: Agreement, *, status: int = 200, **forms: Any) -> HttpResponse:
     return render(request, "sla/agreement_detail.html", _detail_context(request, agreement, **forms), status=status)
 
@@ -364,51 +328,12 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- workflow ---------------------------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def agreement_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """One workflow move from its small form on the agreement page."""
-    transition = AGREEMENT_TRANSITIONS.get(action)
-    if transition is None:
-        raise Http404
-    _require(request, "view", "change")
-    agreement = _agreement(request, pk)
-    user = acting_user(request)
-    if not set(roles_of(user)) & transition.roles:
-        raise PermissionDenied
-    form = TransitionForm(request.POST, transition=transition)
-    if not form.is_valid():
-        if agreement.status not in transition.sources:
-            form.add_error(
-                None,
-                _("“%(action)s” is not possible while the agreement is %(status)s.")
-                % {"action": transition.label, "status": agreement.get_status_display()},
-            )
-        return _render_detail(request, agreement, failed=form, status=400)
-    try:
-        agreement = services.agreement_transition(
-            agreement=agreement, action=action, actor=user, note=form.cleaned_data.get("note", "")
-        )
-    except ValidationError as exc:
-        _add_labelled_errors(form, exc)
-        return _render_detail(request, _agreement(request, pk), failed=form, status=400)
-    messages.success(
-        request,
-        _("%(action)s: the agreement is now “%(status)s”.")
-        % {"action": transition.label, "status": agreement.get_status_display()},
-    )
-    return HttpResponseRedirect(agreement.get_absolute_url())
-
-
-def _add_labelled_errors(form: Any, exc: ValidationError) -> None:
-    """Errors on fields the form does not have (activation conditions) go above it as they
-    are: their messages already say what is missing."""
-    if not hasattr(exc, "error_dict"):
-        add_service_errors(form, exc)
-        return
-    for name, errors in exc.message_dict.items():
-        for message in errors:
-            form.add_error(name if name in form.fields else None, message)
+agreement_transition = transition_view(
+    services.AGREEMENT_MACHINE,
+    form_class=SlaActionForm,
+    record=_agreement,
+    render_failed=_render_detail,
+)
 
 
 # --- signed document --------------------------------------------------------------------------

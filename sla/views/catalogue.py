@@ -13,25 +13,25 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from itsm.core.forms import TransitionForm
 from itsm.core.permissions import acting_user, can, can_view_history, require_all
-from itsm.core.roles import roles_of
 from itsm.core.views.generic import ObjectHistoryView, ObjectListView, add_service_errors
+from itsm.core.views.workflow import action_forms, timeline, transition_view
 
 from ..choices import ServiceStatus
 from ..filters import ServiceFilter
-from ..forms import TransitionForm
+from ..forms import SlaActionForm
 from ..forms.catalogue import ServiceForm
 from ..models import Agreement, Service, ServiceEvent
 from ..selectors import service_agreements, service_list
 from ..services import catalogue as services
-from ..workflow import SERVICE_TRANSITIONS
 
 SERVICE_COLOURS = {
     ServiceStatus.PROPOSED: "info",
@@ -160,13 +160,7 @@ def _render_detail(
     request: HttpRequest, service: Service, *, failed: TransitionForm | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    forms = []
-    for transition in services.service_allowed_actions(service, user):
-        if failed is not None and failed.transition.action == transition.action:
-            forms.append(failed)
-        else:
-            forms.append(TransitionForm(transition=transition))
-    refused = failed if failed is not None and failed not in forms else None
+    forms, refused = action_forms(services.SERVICE_MACHINE, service, user, SlaActionForm, failed)
     show_events = can(user, "view", ServiceEvent)
     context: dict[str, Any] = {
         "service": service,
@@ -183,15 +177,15 @@ def _render_detail(
 
 
 def _timeline(service: Service) -> list[dict[str, Any]]:
-    labels = {"created": _("Proposed"), "changed": _("Changed")}
-    labels.update({action: str(t.label) for action, t in SERVICE_TRANSITIONS.items()})
-    rows = []
-    for event in service.events.select_related("actor").order_by("created_at", "pk"):
-        row: dict[str, Any] = {"event": event, "label": labels.get(event.action, event.action), "note": event.note}
+    """The history's rows: a change names the fields it changed (kept in its note), a move
+    under an RFC carries it as a tag."""
+    rows = timeline(services.SERVICE_MACHINE, services.SERVICE_MACHINE.events(service))
+    for row in rows:
+        event = row["event"]
         if event.action == "changed":
             row["note"] = ""
-            row["fields"] = ", ".join(_field_label(name) for name in event.note.split(", ") if name)
-        rows.append(row)
+            row["details"] = [", ".join(_field_label(name) for name in event.note.split(", ") if name)]
+        row["tags"] = [_("RFC %(ref)s") % {"ref": event.rfc_ref}] if event.rfc_ref else []
     return rows
 
 
@@ -205,39 +199,12 @@ def _field_label(name: str) -> str:
 # --- workflow ---------------------------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def service_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Accept or retire a service from its small form on the service page."""
-    transition = SERVICE_TRANSITIONS.get(action)
-    if transition is None:
-        raise Http404
-    _require(request, "view", "change")
-    service = _service(request, pk)
-    user = acting_user(request)
-    if not set(roles_of(user)) & transition.roles:
-        raise PermissionDenied
-    form = TransitionForm(request.POST, transition=transition)
-    if not form.is_valid():
-        if service.status not in transition.sources:
-            form.add_error(
-                None,
-                _("“%(action)s” is not possible while the service is %(status)s.")
-                % {"action": transition.label, "status": service.get_status_display()},
-            )
-        return _render_detail(request, service, failed=form, status=400)
-    try:
-        service = services.service_transition(service=service, action=action, actor=user, **form.inputs())
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _render_detail(request, _service(request, pk), failed=form, status=400)
-    messages.success(
-        request,
-        _("%(action)s: the service is now “%(status)s”.")
-        % {"action": transition.label, "status": service.get_status_display()},
-    )
-    return HttpResponseRedirect(service.get_absolute_url())
-
+service_transition = transition_view(
+    services.SERVICE_MACHINE,
+    form_class=SlaActionForm,
+    record=_service,
+    render_failed=_render_detail,
+)
 
 service_history = ObjectHistoryView.as_view(model=Service)
 

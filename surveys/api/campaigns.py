@@ -6,9 +6,9 @@
   draft never submitted (``campaign_delete``). Status, its timestamps and ``approved_by`` are
   read-only: sending one is a 400 naming it. Each campaign carries its invitation counts
   (invited / sent / answered, one grouped SQL count per page) and response rate.
-  ``{id}/transitions/``: GET lists the moves the caller may make now; POST performs one through
-  ``campaign_transition`` (400 for a move the table forbids or a missing input, 403 for a role
-  that may not). ``{id}/events/``: the history, oldest first. ``{id}/audience/``: who the
+  ``{id}/transitions/``: GET lists the moves the caller may make now; POST performs one on
+  ``CAMPAIGN_MACHINE`` (``itsm.core.api.workflow``; 400 for a move the table forbids or a
+  missing input, 403 for a role that may not). ``{id}/events/``: the history, oldest first. ``{id}/audience/``: who the
   launch would invite now, who is left out and why, and the coverage per department.
 
 Reads need the model's ``view`` permission; create ``add_campaign``; edits and workflow moves
@@ -21,23 +21,27 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, cast
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch
-from django.db.models.query import prefetch_related_objects
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.serializers import StrictInputMixin
-from complaints.api.views import StableOrderingFilter
+from itsm.core.api.filters import StableOrderingFilter
 from itsm.core.api.permissions import RolePermission
-from itsm.core.api.serializers import ApiErrorSerializer, MomentField
+from itsm.core.api.serializers import ApiErrorSerializer, MomentField, StrictInputMixin
+from itsm.core.api.workflow import (
+    MoveSerializer,
+    TransitionInputSerializer,
+    WorkflowEventSerializer,
+    WorkflowViewSetMixin,
+    action_field,
+)
 from itsm.core.choices import OrganisationKind
 from itsm.core.models import Department, Organisation, User
 
@@ -53,20 +57,15 @@ ERRORS = {
     403: OpenApiResponse(ApiErrorSerializer, description="The caller's role may not do this."),
     404: OpenApiResponse(ApiErrorSerializer, description="No such campaign (or out of reach)."),
 }
-ACTION_NAMES = list(TRANSITIONS)
 
 
 def _person(user: User | None) -> str | None:
     return str(user) if user is not None else None
 
 
-@extend_schema_field(
-    {"type": "string", "enum": ACTION_NAMES, "description": "A campaign workflow action (surveys.workflow)."},
-    component_name="CampaignAction",
+CampaignActionField = action_field(
+    TRANSITIONS, component_name="CampaignAction", description="A campaign workflow action (surveys.workflow)."
 )
-class CampaignActionField(serializers.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=ACTION_NAMES, **kwargs)
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -211,38 +210,16 @@ class CampaignSerializer(serializers.ModelSerializer):
         return [t.action for t in services.campaign_allowed_actions(campaign, request.user)]
 
 
-class CampaignEventSerializer(serializers.ModelSerializer):
+class CampaignEventSerializer(WorkflowEventSerializer):
     """One history row: who (a user, or ``system``), when, from, to, note and details."""
 
-    action_display = serializers.SerializerMethodField()
+    machine = services.CAMPAIGN_MACHINE
+
     from_status = serializers.SerializerMethodField()
     to_status = serializers.SerializerMethodField()
-    actor_name = serializers.SerializerMethodField()
 
-    class Meta:
+    class Meta(WorkflowEventSerializer.Meta):
         model = CampaignEvent
-        fields = [
-            "id",
-            "action",
-            "action_display",
-            "from_status",
-            "to_status",
-            "actor",
-            "actor_name",
-            "actor_label",
-            "note",
-            "data",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-    def get_action_display(self, event: CampaignEvent) -> str:
-        transition = TRANSITIONS.get(event.action)
-        if transition is not None:
-            return str(transition.label)
-        if event.action == "set_close":
-            return _("Close date moved")
-        return event.action
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_from_status(self, event: CampaignEvent) -> str | None:
@@ -252,33 +229,9 @@ class CampaignEventSerializer(serializers.ModelSerializer):
     def get_to_status(self, event: CampaignEvent) -> str | None:
         return event.to_status or None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_actor_name(self, event: CampaignEvent) -> str | None:
-        return _person(event.actor)
 
-
-class AvailableMoveSerializer(serializers.Serializer):
-    """A move the caller may make now, and what to send with it."""
-
+class AvailableMoveSerializer(MoveSerializer):
     action = CampaignActionField()
-    # Declared fields leave the class body (DRF's metaclass), so these names shadow nothing.
-    label = serializers.CharField()  # type: ignore[assignment]
-    description = serializers.CharField()  # type: ignore[assignment]
-    target = serializers.CharField()
-    requires = serializers.ListField(
-        child=serializers.CharField(), help_text=gettext_lazy("Inputs that must not be blank.")
-    )
-    accepts = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("Inputs the action takes."))
-
-    def to_representation(self, instance):
-        return {
-            "action": instance.action,
-            "label": str(instance.label),
-            "description": str(instance.description),
-            "target": instance.target,
-            "requires": list(instance.requires),
-            "accepts": ["note", *instance.accepts],
-        }
 
 
 class DepartmentCoverageSerializer(serializers.Serializer):
@@ -380,37 +333,19 @@ class CampaignWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
         return self._call(services.campaign_update, campaign=instance, **validated_data)
 
 
-class CampaignTransitionSerializer(StrictInputMixin, serializers.Serializer):
+class CampaignTransitionSerializer(TransitionInputSerializer):
     """A workflow move: the action, a note for the history, and the inputs the action accepts
-    (``analysis`` for ``analyse``). Whether it is possible is ``campaign_transition``'s call."""
+    (``analysis`` for ``analyse``). Whether it is possible is the campaign machine's call."""
+
+    table = TRANSITIONS
 
     action = CampaignActionField()
-    note = serializers.CharField(required=False, allow_blank=True, default="")
     analysis = serializers.CharField(
         required=False, allow_blank=True, help_text=gettext_lazy("analyse: the analysis notes.")
     )
 
-    def refusal(self, key: str) -> str:
-        if key == "status":
-            return _("The status changes only through a workflow action (POST …/transitions/).")
-        return _("Unknown field.")
-
-    def validate(self, attrs):
-        transition = TRANSITIONS[attrs["action"]]
-        unexpected = set(attrs) - {"action", "note", *transition.accepts}
-        if unexpected:
-            message = _("“%(action)s” does not take this field.") % {"action": transition.label}
-            raise serializers.ValidationError({name: [message] for name in sorted(unexpected)})
-        return attrs
-
 
 # --- views -------------------------------------------------------------------------------------
-
-
-class WorkflowPermission(RolePermission):
-    """A workflow move changes the campaign: POST needs ``change``, not ``add``."""
-
-    perms_map = {**RolePermission.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
 @extend_schema_view(
@@ -446,7 +381,7 @@ class WorkflowPermission(RolePermission):
         responses={204: None, **ERRORS},
     ),
 )
-class CampaignViewSet(viewsets.ModelViewSet):
+class CampaignViewSet(WorkflowViewSetMixin, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     permission_classes = [RolePermission]
     filterset_class = CampaignFilter
@@ -455,29 +390,34 @@ class CampaignViewSet(viewsets.ModelViewSet):
     ordering = ["-created_at"]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
+    workflow_machine = services.CAMPAIGN_MACHINE
+    move_serializer_class = AvailableMoveSerializer
+    transition_serializer_class = CampaignTransitionSerializer
+    event_serializer_class = CampaignEventSerializer
+    output_serializer_class = CampaignSerializer
+    move_description = (
+        "Body: `action`, an optional `note` for the history, and `analysis` for `analyse`. "
+        "The move's own conditions are checked too (submit: a questionnaire that is ready, a "
+        "close date ahead, someone to invite; publish: stakeholders). 400: the move is not "
+        "possible from the current state, or an input is missing, unknown or invalid "
+        "(`errors` names it); 403: the caller's role may not make it."
+    )
+    events_summary = "The campaign's history, oldest first"
+
     def get_queryset(self):
         return campaign_list(cast(User, self.request.user))
 
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        # ``allowed_actions`` asks for the caller's roles per campaign: load them once.
-        if request.user.is_authenticated:
-            getattr(request.user, "_prefetched_objects_cache", {}).pop("groups", None)
-            prefetch_related_objects([request.user], "groups")
-
     def get_serializer_class(self):
-        return {
+        return self.workflow_serializer_class() or {
             "create": CampaignWriteSerializer,
             "update": CampaignWriteSerializer,
             "partial_update": CampaignWriteSerializer,
-            "transitions": CampaignTransitionSerializer,
-            "events": CampaignEventSerializer,
             "audience": AudienceSerializer,
         }.get(self.action or "", CampaignSerializer)
 
-    def _output(self, campaign: Campaign) -> dict:
+    def _output(self, campaign: Campaign, code: int = status.HTTP_200_OK) -> Response:
         fresh = attach_invitation_counts([self.get_queryset().get(pk=campaign.pk)])[0]
-        return CampaignSerializer(fresh, context=self.get_serializer_context()).data
+        return Response(CampaignSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
@@ -493,76 +433,16 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        campaign = serializer.save()
-        return Response(self._output(campaign), status=status.HTTP_201_CREATED)
+        return self._output(serializer.save(), status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         partial = kwargs.pop("partial", False)
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        campaign = serializer.save()
-        return Response(self._output(campaign))
+        return self._output(serializer.save())
 
     def perform_destroy(self, instance: Campaign) -> None:
         services.campaign_delete(campaign=instance, actor=cast(User, self.request.user))
-
-    @extend_schema(
-        methods=["GET"],
-        summary="The workflow moves the caller may make now",
-        responses={200: AvailableMoveSerializer(many=True), 404: ERRORS[404]},
-    )
-    @extend_schema(
-        methods=["POST"],
-        summary="Perform a workflow action",
-        description=(
-            "Body: `action`, an optional `note` for the history, and `analysis` for `analyse`. "
-            "The move's own conditions are checked too (submit: a questionnaire that is ready, a "
-            "close date ahead, someone to invite; publish: stakeholders). 400: the move is not "
-            "possible from the current state, or an input is missing, unknown or invalid "
-            "(`errors` names it); 403: the caller's role may not make it."
-        ),
-        request=CampaignTransitionSerializer,
-        responses={200: CampaignSerializer, **ERRORS},
-    )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        permission_classes=[WorkflowPermission],
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def transitions(self, request: Request, pk=None) -> Response:
-        campaign = self.get_object()
-        user = cast(User, request.user)
-        if request.method == "GET":
-            moves = services.campaign_allowed_actions(campaign, user)
-            return Response(AvailableMoveSerializer(moves, many=True).data)
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        inputs = dict(serializer.validated_data)
-        try:
-            campaign = services.campaign_transition(
-                campaign=campaign,
-                action=inputs.pop("action"),
-                note=inputs.pop("note", ""),
-                actor=user,
-                **inputs,
-            )
-        except DjangoPermissionDenied as exc:
-            # Keep the service's message ("Your role may not perform …").
-            raise exceptions.PermissionDenied(str(exc) or None) from exc
-        return Response(self._output(campaign))
-
-    @extend_schema(
-        summary="The campaign's history, oldest first",
-        responses={200: CampaignEventSerializer(many=True), 404: ERRORS[404]},
-    )
-    @action(detail=True, methods=["get"], filter_backends=[])
-    def events(self, request: Request, pk=None) -> Response:
-        campaign = self.get_object()
-        events = campaign.events.select_related("actor").order_by("created_at", "pk")
-        page = self.paginate_queryset(events)
-        return self.get_paginated_response(CampaignEventSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Who the launch would invite now, who is left out and why",

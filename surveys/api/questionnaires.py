@@ -34,10 +34,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from complaints.api.serializers import StrictInputMixin
-from complaints.api.views import StableOrderingFilter
+from itsm.core.api.filters import StableOrderingFilter
 from itsm.core.api.permissions import RolePermission
-from itsm.core.api.serializers import ApiErrorSerializer, ServiceModelSerializer
+from itsm.core.api.serializers import ApiErrorSerializer, ServiceModelSerializer, StrictInputMixin
 from itsm.core.models import User
 from itsm.core.permissions import can
 from sla.models import Service, ServiceLevelTarget

@@ -14,7 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, pagination, serializers, viewsets
 
-from complaints.api.views import StableOrderingFilter
+from itsm.core.api.filters import StableOrderingFilter
 from itsm.core.api.permissions import RolePermission
 from itsm.core.api.serializers import ApiErrorSerializer
 

@@ -17,14 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from itsm.core import pickers
 from itsm.core.choices import OrganisationKind
-from itsm.core.forms import BootstrapFormMixin, bootstrap_widgets
+from itsm.core.forms import BootstrapFormMixin, TransitionForm, bootstrap_widgets
 from itsm.core.models import Department, Organisation, User
 from itsm.core.pickers import PickerField, PickerMultipleField, scope_pickers, use_picker
 
 from ..choices import AudienceMode
 from ..models import Campaign, Questionnaire
 from ..models.campaigns import default_reminder_days
-from ..workflow import Transition
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_REMINDERS = 5
@@ -359,39 +358,17 @@ class CloseDateForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class CampaignActionForm(BootstrapFormMixin, forms.Form):
-    """Asks for what one workflow action requires or accepts, plus a note.
+class CampaignActionForm(TransitionForm):
+    """Asks for what one workflow action requires or accepts (the analysis), plus a note."""
 
-    Prefixed with the action's name, so several action forms live on one page.
-    """
-
-    def __init__(self, *args: Any, transition: Transition, campaign: Campaign, **kwargs: Any) -> None:
-        kwargs.setdefault("prefix", transition.action)
-        super().__init__(*args, **kwargs)
-        self.transition = transition
-        if "analysis" in (*transition.requires, *transition.accepts):
-            self.fields["analysis"] = forms.CharField(
-                label=_label("analysis"),
-                required="analysis" in transition.requires,
-                max_length=20000,
-                initial=campaign.analysis,
-                widget=forms.Textarea(attrs={"rows": 6}),
-                help_text=_("Causes, comparisons with earlier surveys, conclusions."),
-            )
-        note_required = "note" in transition.requires
-        self.fields["note"] = forms.CharField(
-            label=_("What must change") if note_required else _("Note"),
-            required=note_required,
-            max_length=4000,
-            widget=forms.Textarea(attrs={"rows": 2}),
-            help_text=_("Mailed to the owner and kept in the history.")
-            if note_required
-            else _("Optional; kept in the history."),
-        )
-        bootstrap_widgets(self)
-
-    def transition_inputs(self) -> tuple[str, dict[str, Any]]:
-        """(note, inputs) for ``campaign_transition``: only the inputs the action accepts."""
-        data = self.cleaned_data
-        inputs = {name: data[name] for name in self.transition.accepts if name in data}
-        return data.get("note", ""), inputs
+    input_fields = {
+        "analysis": lambda: forms.CharField(
+            label=_label("analysis"),
+            max_length=20000,
+            widget=forms.Textarea(attrs={"rows": 6}),
+            help_text=_("Causes, comparisons with earlier surveys, conclusions."),
+        ),
+    }
+    note_label_required = _("What must change")
+    note_help = _("Optional; kept in the history.")
+    note_help_required = _("Mailed to the owner and kept in the history.")

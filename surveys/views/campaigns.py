@@ -22,27 +22,27 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.forms import BaseForm
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from itsm.core.forms import bootstrap_widgets
+from itsm.core.forms import TransitionForm, bootstrap_widgets
 from itsm.core.models import Organisation, User
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, can_view_history, require_all
-from itsm.core.roles import roles_of
 from itsm.core.selectors import with_mail
 from itsm.core.views.generic import ObjectHistoryView, ObjectListView
+from itsm.core.views.workflow import action_forms, timeline, transition_view
 
 from ..choices import LAUNCHED_STATUSES, PLAN_EDITABLE_STATUSES, CampaignStatus, InvitationStatus
 from ..filters import CampaignFilter, InvitationFilter
@@ -54,10 +54,9 @@ from ..forms.campaigns import (
     StakeholdersForm,
     share_initial,
 )
-from ..models import Campaign, CampaignEvent, Invitation
+from ..models import Campaign, Invitation
 from ..services import campaigns as services
 from ..services.invitations import invite_key_expression
-from ..workflow import TRANSITIONS, Transition
 
 S = CampaignStatus
 STATUS_COLOURS = {
@@ -352,18 +351,12 @@ def _render_detail(
     request: HttpRequest,
     campaign: Campaign,
     *,
-    failed: CampaignActionForm | None = None,
+    failed: TransitionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = _user(request)
-    forms = []
-    for transition in services.campaign_allowed_actions(campaign, user):
-        if failed is not None and failed.transition.action == transition.action:
-            forms.append(failed)
-        else:
-            forms.append(CampaignActionForm(transition=transition, campaign=campaign))
     # An action refused from this state has no form on the page: its errors go above the forms.
-    refused = failed if failed is not None and failed not in forms else None
+    forms, refused = action_forms(services.CAMPAIGN_MACHINE, campaign, user, CampaignActionForm, failed)
     events = list(campaign.events.select_related("actor").order_by("created_at", "pk"))
     launched = campaign.status in LAUNCHED_STATUSES
     context: dict[str, Any] = {
@@ -374,7 +367,11 @@ def _render_detail(
         "stakeholders": list(campaign.stakeholders.order_by("first_name", "username")),
         "question_count": campaign.questionnaire.questions.count(),
         "launched": launched,
-        "timeline": _timeline(events),
+        "timeline": timeline(
+            services.CAMPAIGN_MACHINE,
+            events,
+            details=lambda event: _event_details(event.action, event.data if isinstance(event.data, dict) else {}),
+        ),
         "action_forms": forms,
         "refused": refused,
         # Stakeholders change until publication; after that there is nothing left to edit.
@@ -408,15 +405,6 @@ def _invitation_counts(campaign: Campaign) -> dict[str, Any]:
     counts["delivered"] = counts["sent"] + counts["answered"]
     counts["rate"] = response_rate(counts["answered"], counts["delivered"])
     return counts
-
-
-def _action_label(action: str) -> str:
-    transition = TRANSITIONS.get(action)
-    if transition is not None:
-        return str(transition.label)
-    if action == "set_close":
-        return _("Close date moved")
-    return action
 
 
 def _local(value: Any) -> str:
@@ -461,69 +449,16 @@ def _event_details(action: str, data: dict[str, Any]) -> list[str]:
     return details
 
 
-def _timeline(events: list[CampaignEvent]) -> list[dict[str, Any]]:
-    statuses = dict(CampaignStatus.choices)
-    rows = []
-    for event in events:
-        if event.actor is not None:
-            who = str(event.actor)
-        else:
-            who = _("system") if event.actor_label in ("", services.SYSTEM) else event.actor_label
-        rows.append(
-            {
-                "event": event,
-                "who": who,
-                "by_user": event.actor is not None,
-                "label": _action_label(event.action),
-                "from": statuses.get(event.from_status, ""),
-                "to": statuses.get(event.to_status, ""),
-                "moved": bool(event.from_status) and event.from_status != event.to_status,
-                "details": _event_details(event.action, event.data if isinstance(event.data, dict) else {}),
-            }
-        )
-    return rows
-
-
 # --- workflow actions --------------------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def campaign_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Perform one workflow action (``surveys.workflow.TRANSITIONS``) from its small form."""
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise Http404
-    _require(request, "view", "change")
-    campaign = _campaign(request, pk)
-    user = _user(request)
-    if not set(roles_of(user)) & transition.roles:
-        raise PermissionDenied
-    form = CampaignActionForm(request.POST, transition=transition, campaign=campaign)
-    if not form.is_valid():
-        if campaign.status not in transition.sources:
-            form.add_error(None, _refused_message(transition, campaign))
-        return _render_detail(request, campaign, failed=form, status=400)
-    note, inputs = form.transition_inputs()
-    try:
-        campaign = services.campaign_transition(campaign=campaign, action=action, actor=user, note=note, **inputs)
-    except ValidationError as exc:  # TransitionRefused included
-        _add_errors(form, exc)
-        # The page shows the stored campaign, not the attempt.
-        return _render_detail(request, _campaign(request, pk), failed=form, status=400)
-    messages.success(
-        request,
-        _("%(action)s: the campaign is now “%(status)s”.")
-        % {"action": transition.label, "status": campaign.get_status_display()},
-    )
-    return HttpResponseRedirect(campaign.get_absolute_url())
-
-
-def _refused_message(transition: Transition, campaign: Campaign) -> str:
-    return _("“%(action)s” is not possible while the campaign is %(status)s.") % {
-        "action": transition.label,
-        "status": campaign.get_status_display(),
-    }
+campaign_transition = transition_view(
+    services.CAMPAIGN_MACHINE,
+    form_class=CampaignActionForm,
+    record=_campaign,
+    render_failed=_render_detail,
+    add_errors=_add_errors,
+)
 
 
 # --- delete ------------------------------------------------------------------------------------

@@ -28,7 +28,11 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {}
 _accept = ("accept", Role.SERVICE_DESK, {})
 _investigate = ("investigate", Role.SERVICE_DESK, {})
 _escalate = ("escalate", Role.SERVICE_DESK, {"note": "needs the BR manager"})
-_remedy = ("remedy", Role.SERVICE_DESK, {"remedial_actions": "replaced the router"})
+_remedy = (
+    "remedy",
+    Role.SERVICE_DESK,
+    {"diagnosis": "a faulty router at the branch", "remedial_actions": "replaced the router"},
+)
 _satisfied = (
     "customer_satisfied",
     Role.SERVICE_DESK,

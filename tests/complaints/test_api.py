@@ -29,8 +29,10 @@ from itsm.core.testing import (
     check_api_access,
     user_with_role,
 )
+from sla.choices import ServiceStatus
 from tests.complaints.factories import AT_BRM, AT_HEAD, make_complaint, role_user
 from tests.factories import ContactFactory, OrganisationFactory
+from tests.sla.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -189,9 +191,10 @@ def test_register_computes_reference_and_deadlines(api_client):
 def test_register_takes_the_optional_fields(api_client):
     as_role(api_client, BRM)
     handler = role_user(DESK)
+    printing = ServiceFactory(name="Printing", status=ServiceStatus.ACCEPTED)
     payload = create_payload(
         severity=Severity.MAJOR,
-        related_service="Printing",
+        related_service=printing.pk,
         external_ticket_ref="INC-42",
         handler=handler.pk,
         channel="email",
@@ -199,7 +202,7 @@ def test_register_takes_the_optional_fields(api_client):
     response = api_client.post(URL, payload, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["severity"], body["related_service"], body["external_ticket_ref"]) == ("major", "Printing", "INC-42")
+    assert (body["severity"], body["related_service"], body["external_ticket_ref"]) == ("major", printing.pk, "INC-42")
     assert body["handler"] == body["owner"] == handler.pk
     # A major complaint is due within 4 working hours, well before a normal one's working day.
     due = datetime.fromisoformat(body["response_due_at"]) - datetime.fromisoformat(body["received_at"])
@@ -372,7 +375,8 @@ def test_put_replaces_the_editable_details(api_client):
     as_role(api_client, DESK)
     complaint = make_complaint()
     handler = user_with_role(BRM)
-    data = {**edit_payload(), "handler": handler.pk, "root_cause": "a full queue", "related_service": "Print"}
+    service = ServiceFactory(status=ServiceStatus.ACCEPTED).pk
+    data = {**edit_payload(), "handler": handler.pk, "root_cause": "a full queue", "related_service": service}
     response = api_client.put(detail(complaint), data, format="json")
     assert response.status_code == 200, response.content
     complaint.refresh_from_db()
@@ -468,7 +472,9 @@ def test_walk_from_registered_to_closed_then_reopen_and_withdraw(api_client):
     step(desk, "investigate", S.INVESTIGATING)
     body = step(desk, "escalate", S.ESCALATED, note="needs the account manager", owner=brm.pk)
     assert (body["escalation_level"], body["owner"]) == (1, brm.pk)
-    body = step(brm, "remedy", S.AWAITING_FEEDBACK, remedial_actions="re-routed the print queue")
+    body = step(
+        brm, "remedy", S.AWAITING_FEEDBACK, diagnosis="a full spool", remedial_actions="re-routed the print queue"
+    )
     assert body["paused"] is True and body["remedial_actions"] == "re-routed the print queue"
     body = step(brm, "customer_unsatisfied", S.ESCALATED, note="still losing jobs", owner=head.pk)
     assert (body["escalation_level"], body["owner"], body["paused"]) == (2, head.pk, False)
@@ -503,7 +509,12 @@ def test_walk_from_registered_to_closed_then_reopen_and_withdraw(api_client):
         "reopen",
         "withdraw",
     ]
-    assert set(walked) == set(TRANSITIONS), "every action is walked at least once"
+    # The BR manager's straight way up needs a complaint at level 1: a second one walks it.
+    brm_complaint = make_complaint(AT_BRM)
+    api_client.force_authenticate(brm)
+    response = act(api_client, brm_complaint, "escalate_mrep", note="the customer's board asks")
+    assert response.status_code == 200 and response.json()["escalation_level"] == 3, response.content
+    assert {*walked, "escalate_mrep"} == set(TRANSITIONS), "every action is walked at least once"
 
     # The timeline lists every step in order, with who did it.
     api_client.force_authenticate(role_user(AUDITOR))
@@ -538,7 +549,8 @@ def _inputs(action: str) -> dict:
         "accept": {},
         "investigate": {},
         "escalate": {"note": "reason"},
-        "remedy": {"remedial_actions": "done"},
+        "escalate_mrep": {"note": "reason"},
+        "remedy": {"diagnosis": "found", "remedial_actions": "done"},
         "customer_satisfied": {"category": Category.OTHER, "root_cause": "cause"},
         "customer_unsatisfied": {"note": "unhappy"},
         "plan_improvement": {"improvement_plan_ref": "SIP-1"},
@@ -856,3 +868,67 @@ def test_the_browsable_api_renders_every_endpoint(api_client):
         response = api_client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("text/html")
+
+
+# --- the related service and the diagnosis result --------------------------------------------
+
+
+def test_the_related_service_is_a_catalogue_id_with_its_name_and_the_text_as_recorded(api_client):
+    service = ServiceFactory(code="net-wan", name="广域网专线服务", status=ServiceStatus.ACCEPTED)
+    linked = make_complaint(related_service=service)
+    recorded = make_complaint(related_service_text="远程接入")
+    as_role(api_client, AUDITOR)
+    body = api_client.get(detail(linked)).json()
+    assert (body["related_service"], body["related_service_name"], body["related_service_text"]) == (
+        service.pk,
+        "广域网专线服务",
+        "",
+    )
+    body = api_client.get(detail(recorded)).json()
+    assert (body["related_service"], body["related_service_name"], body["related_service_text"]) == (
+        None,
+        None,
+        "远程接入",
+    )
+    assert ids(api_client.get(URL, {"related_service": service.pk})) == [linked.pk]
+
+
+def test_only_a_service_in_use_can_be_named_and_the_recorded_text_is_read_only(api_client):
+    retired = ServiceFactory(status=ServiceStatus.RETIRED)
+    proposed = ServiceFactory()
+    as_role(api_client, DESK)
+    payloads = [create_payload(related_service=value) for value in (retired.pk, proposed.pk, "VPN")]
+    recorded = create_payload(related_service_text="VPN")
+    with assert_nothing_written(Complaint, ComplaintEvent):
+        for payload in payloads:
+            assert_invalid(api_client.post(URL, payload, format="json"), "related_service")
+        body = assert_invalid(api_client.post(URL, recorded, format="json"), "related_service_text")
+    assert (
+        "read-only" in body["errors"]["related_service_text"][0] or "只读" in body["errors"]["related_service_text"][0]
+    )
+    # A complaint naming a service retired since keeps it through a PUT of what it has.
+    in_use = ServiceFactory(status=ServiceStatus.ACCEPTED)
+    complaint = make_complaint(related_service=in_use)
+    in_use.__class__.objects.filter(pk=in_use.pk).update(status=ServiceStatus.RETIRED)
+    response = api_client.patch(detail(complaint), {"related_service": in_use.pk, "title": "Renamed"}, format="json")
+    assert response.status_code == 200, response.content
+    assert_invalid(
+        api_client.patch(detail(complaint), {"related_service": retired.pk}, format="json"), "related_service"
+    )
+    assert (
+        api_client.patch(detail(complaint), {"related_service": None}, format="json").json()["related_service"] is None
+    )
+
+
+def test_remedy_takes_the_diagnosis_result_and_needs_it(api_client):
+    complaint = make_complaint(S.INVESTIGATING)
+    as_role(api_client, DESK)
+    with assert_nothing_written(Complaint, ComplaintEvent):
+        assert_invalid(act(api_client, complaint, "remedy", remedial_actions="replaced the router"), "diagnosis")
+    moves = {m["action"]: m for m in api_client.get(transitions(complaint)).json()}
+    assert moves["remedy"]["requires"] == ["diagnosis", "remedial_actions"]
+    assert moves["remedy"]["accepts"] == ["note", "diagnosis", "remedial_actions"]
+    response = act(api_client, complaint, "remedy", diagnosis="a faulty router", remedial_actions="replaced it")
+    assert response.status_code == 200, response.content
+    assert response.json()["diagnosis"] == "a faulty router"
+    assert Complaint.objects.get(pk=complaint.pk).diagnosis == "a faulty router"

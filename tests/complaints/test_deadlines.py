@@ -106,7 +106,11 @@ def _awaiting_feedback(received: datetime, remedied: datetime) -> Complaint:
     complaint = registered(received, S.INVESTIGATING)
     with time_machine.travel(remedied, tick=False):
         return complaint_transition(
-            complaint=complaint, action="remedy", actor=role_user(Role.SERVICE_DESK), remedial_actions="fixed the VPN"
+            complaint=complaint,
+            action="remedy",
+            actor=role_user(Role.SERVICE_DESK),
+            diagnosis="a failed VPN gateway",
+            remedial_actions="fixed the VPN",
         )
 
 

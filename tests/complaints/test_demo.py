@@ -59,6 +59,11 @@ def _load_twice_and_check(django_capture_on_commit_callbacks):
         assert closed.result_satisfaction and closed.result_settled
         assert closed.root_cause and closed.remedial_actions and closed.result
     assert Complaint.objects.filter(reopen_count__gt=0).exists()
+    # Most name a service of the demo catalogue, a few keep it in words; each remedy has its diagnosis.
+    assert Complaint.objects.filter(related_service__isnull=False).count() >= len(COMPLAINTS) // 2
+    assert Complaint.objects.filter(related_service__isnull=True).exclude(related_service_text="").exists()
+    remedied = Complaint.objects.filter(events__action="remedy").distinct()
+    assert remedied.exists() and not remedied.filter(diagnosis="").exists()
     # every complaint went through the real services: a registration row and one per move
     for complaint in Complaint.objects.all():
         assert complaint.events.filter(action="register").count() == 1

@@ -173,7 +173,9 @@ def test_after_an_unhappy_result_at_level_2_the_escalation_offered_is_level_3():
 def test_an_unhappy_customer_at_level_1_goes_to_level_2_and_at_level_2_to_level_3():
     brm = role_user(Role.BR_MANAGER)
     complaint = make_complaint(AT_BRM)
-    complaint = complaint_transition(complaint=complaint, action="remedy", actor=brm, remedial_actions="credit")
+    complaint = complaint_transition(
+        complaint=complaint, action="remedy", actor=brm, diagnosis="billed twice", remedial_actions="credit"
+    )
     complaint = complaint_transition(complaint=complaint, action="customer_unsatisfied", actor=brm, note="no")
     assert (complaint.status, complaint.escalation_level) == (S.ESCALATED, L.DEPARTMENT_HEAD)
     complaint = complaint_transition(complaint=complaint, action="remedy", actor=brm, remedial_actions="more")
@@ -387,3 +389,119 @@ def test_the_head_who_owns_it_resolves_it_from_the_page(client):
     assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.status == S.RESOLVED
+
+
+# --- the BR manager straight to the management representative (escalate_mrep, 000 §2.2) ------------
+
+
+def test_escalate_mrep_takes_a_level_1_complaint_to_the_management_representative(
+    make_user, django_capture_on_commit_callbacks, frozen
+):
+    brm, mrep = role_user(Role.BR_MANAGER), role_user(Role.MANAGEMENT_REP)
+    make_user(Role.MANAGEMENT_REP)  # a later one: the first active member is chosen
+    complaint = make_complaint(AT_BRM)
+    assert "escalate_mrep" in actions(complaint, brm)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = complaint_transition(
+            complaint=complaint, action="escalate_mrep", actor=brm, note="the board of the customer writes to us"
+        )
+    assert (moved.status, moved.escalation_level, moved.owner) == (S.ESCALATED, L.MANAGEMENT_REP, mrep)
+    event = moved.events.latest("pk")
+    assert (event.action, event.from_status, event.to_status, event.actor) == (
+        "escalate_mrep",
+        S.ESCALATED,
+        S.ESCALATED,
+        brm,
+    )
+    # What the escalate effect records, and the same mail to the new owner, with the reason.
+    assert event.data == {"escalation_level": [1, 3], "owner": mrep.pk}
+    assert event.note == "the board of the customer writes to us"
+    [message] = [m for m in mail.outbox if m.to == [mrep.email]]
+    assert complaint.reference in message.subject and "the board of the customer writes to us" in message.body
+    assert "escalate_mrep" not in actions(moved, brm)  # at the top level now
+
+
+def test_escalate_mrep_goes_to_the_management_representative_chosen(make_user):
+    chosen = make_user(Role.MANAGEMENT_REP)
+    complaint = make_complaint(AT_BRM)
+    moved = complaint_transition(
+        complaint=complaint, action="escalate_mrep", actor=role_user(Role.BR_MANAGER), note="why", owner=chosen
+    )
+    assert moved.owner == chosen
+    with pytest.raises(ValidationError) as caught:
+        complaint_transition(
+            complaint=make_complaint(AT_BRM),
+            action="escalate_mrep",
+            actor=role_user(Role.BR_MANAGER),
+            note="why",
+            owner=role_user(Role.DEPARTMENT_HEAD),
+        )
+    assert "owner" in caught.value.message_dict
+
+
+@pytest.mark.parametrize("role", [Role.SERVICE_DESK, Role.DEPARTMENT_HEAD, Role.MANAGEMENT_REP, Role.AUDITOR])
+def test_escalate_mrep_is_the_br_managers_alone(api_client, role):
+    complaint = make_complaint(AT_BRM)
+    user = role_user(role)
+    assert "escalate_mrep" not in actions(complaint, user)
+    api_client.force_authenticate(user)
+    with assert_nothing_written(Complaint, ComplaintEvent):
+        response = api_client.post(
+            f"/api/v1/complaints/{complaint.pk}/transitions/",
+            {"action": "escalate_mrep", "note": "let me"},
+            format="json",
+        )
+    assert response.status_code == 403
+    if role != Role.AUDITOR:  # the auditor may not change complaints at all: the plain 403
+        message = response.json()["message"]
+        assert "Escalate to the management representative" in message or "管理者代表" in message, message
+    # The BR manager's owner rule does not let the owner do it either: its role decides.
+    with pytest.raises(PermissionDenied):
+        complaint_transition(complaint=complaint, action="escalate_mrep", actor=user, note="let me")
+
+
+def test_escalate_mrep_needs_a_reason(api_client):
+    complaint = make_complaint(AT_BRM)
+    api_client.force_authenticate(role_user(Role.BR_MANAGER))
+    with assert_nothing_written(Complaint, ComplaintEvent):
+        for body in ({"action": "escalate_mrep"}, {"action": "escalate_mrep", "note": "  "}):
+            response = api_client.post(f"/api/v1/complaints/{complaint.pk}/transitions/", body, format="json")
+            assert response.status_code == 400
+            assert list(response.json()["errors"]) == ["note"]
+
+
+@pytest.mark.parametrize("state", [S.REGISTERED, S.INVESTIGATING, S.AWAITING_FEEDBACK, AT_HEAD, S.RESOLVED])
+def test_escalate_mrep_is_refused_from_other_states_and_levels(api_client, state):
+    complaint = make_complaint(state)
+    brm = role_user(Role.BR_MANAGER)
+    assert "escalate_mrep" not in actions(complaint, brm)
+    api_client.force_authenticate(brm)
+    with assert_nothing_written(Complaint, ComplaintEvent):
+        response = api_client.post(
+            f"/api/v1/complaints/{complaint.pk}/transitions/",
+            {"action": "escalate_mrep", "note": "why"},
+            format="json",
+        )
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == ["action"]
+    stored = Complaint.objects.get(pk=complaint.pk)
+    assert (stored.status, stored.escalation_level) == (complaint.status, complaint.escalation_level)
+
+
+def test_escalate_mrep_from_the_page_asks_for_the_reason(client):
+    from django.urls import reverse
+
+    complaint = make_complaint(AT_BRM)
+    client.force_login(role_user(Role.BR_MANAGER))
+    page = client.get(complaint.get_absolute_url()).content.decode()
+    assert 'data-action="escalate_mrep"' in page and 'name="escalate_mrep-note"' in page
+    action = reverse("complaint_action", args=[complaint.pk, "escalate_mrep"])
+    refused = client.post(action, {"escalate_mrep-note": ""})
+    assert refused.status_code == 400
+    [form] = [form for form in refused.context["action_forms"] if form.transition.action == "escalate_mrep"]
+    assert list(form.errors) == ["note"]
+    response = client.post(action, {"escalate_mrep-note": "客户高层要求管理层答复"})
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.escalation_level, complaint.owner) == (L.MANAGEMENT_REP, role_user(Role.MANAGEMENT_REP))
+    assert complaint.events.latest("pk").note == "客户高层要求管理层答复"

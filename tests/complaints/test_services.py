@@ -27,8 +27,10 @@ from itsm.core.choices import Language
 from itsm.core.models import Notification
 from itsm.core.roles import Role
 from itsm.core.testing import assert_nothing_written
+from sla.choices import ServiceStatus
 from tests.complaints.factories import make_complaint, role_user
 from tests.factories import ContactFactory, OrganisationFactory
+from tests.sla.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -271,15 +273,16 @@ def test_a_contact_without_email_gets_no_mail(django_capture_on_commit_callbacks
 def test_editable_fields_are_changed_and_recorded():
     complaint = make_complaint(S.INVESTIGATING)
     desk = role_user(Role.SERVICE_DESK)
+    service = ServiceFactory(name="桌面运维", status=ServiceStatus.ACCEPTED)
     updated = complaint_update(
         complaint=complaint,
         actor=desk,
         title="工程师服务态度差",
         category=Category.ATTITUDE,
-        related_service="桌面运维",
+        related_service=service,
     )
     stored = Complaint.objects.get(pk=complaint.pk)
-    assert (stored.title, stored.category, stored.related_service) == ("工程师服务态度差", "attitude", "桌面运维")
+    assert (stored.title, stored.category, stored.related_service) == ("工程师服务态度差", "attitude", service)
     assert updated.title == stored.title
     event = stored.events.last()
     assert event.action == EventKind.EDITED and event.actor == desk

@@ -440,6 +440,18 @@ def test_export_csv_streams_every_filtered_row_with_chinese_intact(client_as):
     assert row[columns[14]] == "2026-11-20 08:05:00"  # received, local time
 
 
+def test_export_gives_the_related_service_by_name_or_as_recorded(client_as):
+    from sla.choices import ServiceStatus
+    from tests.sla.factories import ServiceFactory
+
+    client = client_as("service_desk")
+    service = ServiceFactory(name="广域网专线服务", status=ServiceStatus.ACCEPTED)
+    linked, recorded = make_complaint(related_service=service), make_complaint(related_service_text="远程接入")
+    rows = {row[0]: row for row in _csv_rows(client.get(reverse("complaint_export", args=["csv"])))[1:]}
+    assert rows[linked.reference][10] == "广域网专线服务"
+    assert rows[recorded.reference][10] == "远程接入"
+
+
 def test_export_xlsx_is_a_streamed_file_with_typed_cells(client_as):
     client = client_as("service_desk")
     with time_machine.travel(at(2026, 11, 21, 10, 0), tick=False):

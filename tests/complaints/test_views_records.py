@@ -32,8 +32,10 @@ from itsm.core.testing import (
     role_may,
     user_with_role,
 )
+from sla.choices import ServiceStatus
 from tests.complaints.factories import AT_BRM, AT_HEAD, make_complaint, role_user
 from tests.factories import ContactFactory, OrganisationFactory, UserFactory
+from tests.sla.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +205,7 @@ def registration(contact=None, **overrides) -> dict:
         "description": "Since 9:00 nobody in the branch can connect.",
         "severity": Severity.NORMAL,
         "category": "",
-        "related_service": "VPN",
+        "related_service": ServiceFactory(name="VPN", status=ServiceStatus.ACCEPTED).pk,
         "external_ticket_ref": "INC-4711",
         "handler": "",
         "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
@@ -221,7 +223,7 @@ def test_register_with_an_existing_contact(client):
     assert response.redirect_chain[-1][0] == complaint.get_absolute_url()
     assert complaint.contact == contact and complaint.organisation == contact.organisation
     assert complaint.status == S.REGISTERED and complaint.owner == desk and complaint.channel == "phone"
-    assert complaint.external_ticket_ref == "INC-4711" and complaint.related_service == "VPN"
+    assert complaint.external_ticket_ref == "INC-4711" and complaint.related_service.name == "VPN"
     assert re.fullmatch(r"TS-\d{6}-0001", complaint.reference)
     assert complaint.reference in html(response)  # the success message names the reference
     assert [str(m) for m in response.context["messages"]] == [f"Complaint {complaint.reference} was registered."]
@@ -555,7 +557,8 @@ ACTIONS = [
     (S.REGISTERED, "accept", Role.SERVICE_DESK, {}),
     (S.ACCEPTED, "investigate", Role.SERVICE_DESK, {}),
     (S.INVESTIGATING, "escalate", Role.SERVICE_DESK, {"note": "Customer asks for a manager"}),
-    (AT_BRM, "remedy", Role.BR_MANAGER, {"remedial_actions": "Replaced the firewall"}),
+    (AT_BRM, "escalate_mrep", Role.BR_MANAGER, {"note": "The customer's board asks for our management"}),
+    (AT_BRM, "remedy", Role.BR_MANAGER, {"diagnosis": "Old firmware", "remedial_actions": "Replaced the firewall"}),
     (
         S.AWAITING_FEEDBACK,
         "customer_satisfied",
@@ -567,7 +570,12 @@ ACTIONS = [
     (S.ANALYSIS, "resolve", Role.BR_MANAGER, {"result": "Firmware upgraded on all branches"}),
     (S.RESOLVED, "reopen", Role.SERVICE_DESK, {"note": "Customer called: not fixed"}),
     (S.INVESTIGATING, "withdraw", Role.SERVICE_DESK, {"note": "Customer withdrew"}),
-    (AT_HEAD, "remedy", Role.DEPARTMENT_HEAD, {"remedial_actions": "On-site engineer for a week"}),
+    (
+        AT_HEAD,
+        "remedy",
+        Role.DEPARTMENT_HEAD,
+        {"diagnosis": "A failing core switch", "remedial_actions": "On-site engineer for a week"},
+    ),
 ]
 
 
@@ -698,7 +706,7 @@ def edit_data(complaint, **overrides) -> dict:
         "title": complaint.title,
         "description": complaint.description,
         "channel": complaint.channel,
-        "related_service": complaint.related_service,
+        "related_service": complaint.related_service_id or "",
         "external_ticket_ref": complaint.external_ticket_ref,
         "severity": complaint.severity,
         "category": complaint.category,
@@ -888,3 +896,79 @@ def test_admin_target_change_recomputes_open_complaints(admin_client, django_cap
     before = complaint.resolution_due_at
     complaint.refresh_from_db()
     assert complaint.resolution_due_at > before
+
+
+# --- the related service is a service of the catalogue -------------------------------------------
+
+
+def test_registration_offers_the_services_in_use_and_refuses_another(client):
+    accepted = ServiceFactory(code="desk-support", name="桌面运维服务", status=ServiceStatus.ACCEPTED)
+    proposed = ServiceFactory(code="cloud-desktop", name="云桌面服务")
+    retired = ServiceFactory(code="fax", name="传真服务", status=ServiceStatus.RETIRED)
+    client = desk_client(client)
+    page = html(client.get(reverse("complaint_create")))
+    assert reverse("pick_complaint_services") in page  # a type-ahead, not every service
+    offered = client.get(reverse("pick_complaint_services"), {"q": ""}).json()["results"]
+    assert [row["value"] for row in offered] == [accepted.pk]
+    assert client.get(reverse("pick_complaint_services"), {"q": "桌面"}).json()["results"][0]["text"] == (
+        "desk-support · 桌面运维服务"
+    )
+    contact = ContactFactory()
+    for service in (proposed, retired):
+        response = client.post(reverse("complaint_create"), registration(contact, related_service=service.pk))
+        assert response.status_code == 200 and "related_service" in response.context["form"].errors
+    assert not Complaint.objects.exists()
+
+
+def test_the_detail_page_links_the_service_and_shows_the_text_as_recorded(client):
+    service = ServiceFactory(code="net-wan", name="广域网专线服务", status=ServiceStatus.ACCEPTED)
+    linked = make_complaint(related_service=service)
+    recorded = make_complaint(related_service_text="远程接入")
+    both = make_complaint(related_service=service, related_service_text="专线接入")
+    client = desk_client(client)
+    page = html(client.get(linked.get_absolute_url()))
+    assert f'<a href="{service.get_absolute_url()}">net-wan · 广域网专线服务</a>' in page
+    assert 'data-testid="related-service-text"' not in page
+    page = html(client.get(recorded.get_absolute_url()))
+    assert "as recorded: 远程接入" in page and service.get_absolute_url() not in page
+    page = html(client.get(both.get_absolute_url()))
+    assert service.get_absolute_url() in page and "as recorded: 专线接入" in page
+
+
+def test_the_edit_form_keeps_a_service_retired_since_and_offers_the_ones_in_use(client):
+    service = ServiceFactory(status=ServiceStatus.ACCEPTED)
+    complaint = make_complaint(S.INVESTIGATING, related_service=service)
+    type(service).objects.filter(pk=service.pk).update(status=ServiceStatus.RETIRED)  # retired since
+    client = desk_client(client)
+    url = reverse("complaint_edit", args=[complaint.pk])
+    assert client.post(url, edit_data(complaint, title="Renamed")).status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.title, complaint.related_service) == ("Renamed", service)
+    other_retired = ServiceFactory(status=ServiceStatus.RETIRED)
+    response = client.post(url, edit_data(complaint, related_service=other_retired.pk))
+    assert response.status_code == 200 and "related_service" in response.context["form"].errors
+    in_use = ServiceFactory(status=ServiceStatus.ACCEPTED)
+    assert client.post(url, edit_data(complaint, related_service=in_use.pk)).status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.related_service == in_use
+
+
+# --- the diagnosis result ends the investigation ------------------------------------------------
+
+
+def test_the_remedy_form_asks_for_the_diagnosis_and_the_page_shows_it(client):
+    complaint = make_complaint(S.INVESTIGATING)
+    client = desk_client(client)
+    page = html(client.get(complaint.get_absolute_url()))
+    assert 'name="remedy-diagnosis"' in page and "Diagnosis result" in page
+    refused = client.post(action_url(complaint, "remedy"), {"remedy-remedial_actions": "Replaced the router"})
+    assert refused.status_code == 400
+    [form] = [form for form in refused.context["action_forms"] if form.transition.action == "remedy"]
+    assert list(form.errors) == ["diagnosis"]
+    assert Complaint.objects.get(pk=complaint.pk).status == S.INVESTIGATING
+    data = {"remedy-diagnosis": "A faulty router at the branch", "remedy-remedial_actions": "Replaced the router"}
+    assert client.post(action_url(complaint, "remedy"), data).status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.diagnosis) == (S.AWAITING_FEEDBACK, "A faulty router at the branch")
+    page = html(client.get(complaint.get_absolute_url()))
+    assert '<dd class="col-sm-9" data-testid="diagnosis">A faulty router at the branch</dd>' in page

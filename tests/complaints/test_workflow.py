@@ -46,7 +46,11 @@ VALID_INPUTS: dict[str, dict] = {
     "accept": {},
     "investigate": {},
     "escalate": {"note": "the customer asks for a manager"},
-    "remedy": {"remedial_actions": "replaced the faulty switch and called the customer"},
+    "escalate_mrep": {"note": "the customer's board asks for our management"},
+    "remedy": {
+        "diagnosis": "a faulty switch at the branch",
+        "remedial_actions": "replaced the faulty switch and called the customer",
+    },
     "customer_satisfied": {"category": Category.RESPONSE_SPEED, "root_cause": "night shift understaffed"},
     "customer_unsatisfied": {"note": "the customer wants a written apology"},
     "plan_improvement": {"improvement_plan_ref": "SIP-2026-007"},
@@ -355,7 +359,11 @@ def test_an_unsatisfied_customer_climbs_to_the_head_then_the_management_rep_and_
 def test_level_2_from_a_br_manager_escalation():
     complaint = make_complaint(AT_BRM)
     complaint = complaint_transition(
-        complaint=complaint, action="remedy", actor=role_user(Role.BR_MANAGER), remedial_actions="credit note"
+        complaint=complaint,
+        action="remedy",
+        actor=role_user(Role.BR_MANAGER),
+        diagnosis="billed twice",
+        remedial_actions="credit note",
     )
     complaint = complaint_transition(
         complaint=complaint, action="customer_unsatisfied", actor=role_user(Role.BR_MANAGER), note="not enough"
@@ -442,9 +450,9 @@ def test_an_instance_refreshed_after_a_transition_saves_normally():
     held = Complaint.objects.get(pk=complaint.pk)
     complaint_transition(complaint=complaint, action="accept", actor=role_user(Role.SERVICE_DESK))
     held.refresh_from_db()
-    held.related_service = "VPN"
+    held.related_service_text = "VPN"
     held.save()  # its status is the stored one: no "status changed" refusal
-    assert Complaint.objects.get(pk=complaint.pk).related_service == "VPN"
+    assert Complaint.objects.get(pk=complaint.pk).related_service_text == "VPN"
 
 
 def test_timeline_rows_cannot_be_changed_or_deleted():
@@ -483,6 +491,7 @@ def doc_table() -> list[str]:
     sets = {
         "accept": "`responded_at`, owner (at desk level), reply time",
         "escalate": "one level up (a BR manager may choose 3); owner: a member of that level's role",
+        "escalate_mrep": "level 1 → 3 (management representative); owner: a member of that role",
         "remedy": "pauses the resolution clock",
         "customer_satisfied": "resumes the clock",
         "customer_unsatisfied": "level 2 (department head), or one up from there (at most 3); resumes the clock",

@@ -69,7 +69,7 @@ def test_a_complaint_from_the_phone_call_to_closure(new_page, log_in, browser_pr
     expect(desk.locator("#id_organisation")).to_have_value(str(grace.organisation_id))
     desk.fill("#id_title", "网银转账页面频繁超时")
     desk.fill("#id_description", "客户反映今天上午网银转账页面多次超时，已影响对公业务。")
-    desk.fill("#id_related_service", "网上银行")
+    pick(desk, "id_related_service", "托管", "业务系统托管服务")  # a service of the demo catalogue
     desk.fill("#id_external_ticket_ref", "INC-20260310-001")
     with desk.expect_navigation():
         desk.click("[data-testid=register]")
@@ -91,7 +91,7 @@ def test_a_complaint_from_the_phone_call_to_closure(new_page, log_in, browser_pr
     log_in(brm, "brm")
     brm.goto(f"/complaints/{complaint.pk}/")
     expect(brm.locator("[data-testid=owner]")).to_have_text("张关系")
-    act(brm, "remedy", remedial_actions="扩容转账网关并调整超时参数")
+    act(brm, "remedy", diagnosis="转账网关容量不足，高峰排队超时", remedial_actions="扩容转账网关并调整超时参数")
     assert status_of(brm) == "awaiting_feedback"
     expect(brm.locator("[data-deadline=resolution]")).to_have_attribute("data-state", "paused")
 

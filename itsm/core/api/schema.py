@@ -27,7 +27,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.plumbing import get_lib_doc_excludes, get_view_model
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
@@ -53,6 +53,16 @@ def one_or_many(serializer_class: type[serializers.Serializer], *, name: str) ->
         resource_type_field_name=None,
         many=False,
     )
+
+
+def lib_doc_excludes() -> list[type]:
+    """Classes whose docstrings describe code, not an operation (``GET_LIB_DOC_EXCLUDES``):
+    drf-spectacular's list and the project's view mixins, so a viewset without a docstring of
+    its own does not lend a mixin's to every operation."""
+    from .mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin
+    from .workflow import WorkflowViewSetMixin
+
+    return [*get_lib_doc_excludes(), MissingMethodIs405Mixin, CallerRolesOnceMixin, WorkflowViewSetMixin]
 
 
 class ApiAutoSchema(AutoSchema):

@@ -1,6 +1,6 @@
 """Serializers of the core records. Writes go through the services, as on the pages."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,42 @@ class ServiceModelSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return self._call(type(self).update_service, **{instance._meta.model_name: instance}, **validated_data)
+
+
+# Keys a browser form posts besides the data (the browsable API's forms).
+FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
+
+
+class StrictInputMixin:
+    """Refuse (400, per key) every key of the body that the serializer does not write."""
+
+    # Rather than drop it: ``status`` moves only by a workflow action, the output's other
+    # fields (``read_only_names``) are read-only, anything else is unknown.
+
+    fields: Any
+    read_only_names: frozenset[str] = frozenset()
+
+    def refusal(self, key: str) -> str:
+        if key == "status":
+            return _("The status changes only through a workflow action (POST …/transitions/).")
+        if key in self.read_only_names:
+            return _("This field is read-only.")
+        return _("Unknown field.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        extra: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            extra = {key: [self.refusal(key)] for key in data if key not in writable and key not in FORM_KEYS}
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if extra and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**extra, **exc.detail}) from exc
+            raise
+        if extra:
+            raise serializers.ValidationError(extra)
+        return value
 
 
 class ApiErrorSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from complaints.api.attachments import ComplaintAttachmentViewSet
 from complaints.api.views import ComplaintViewSet
 from sla.api.agreements import AgreementViewSet
 from sla.api.measurements import MeasurementViewSet
@@ -18,6 +19,10 @@ router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+# Nested under one complaint: its files (a viewset of their own, not actions of the complaint's).
+router.register(
+    r"complaints/(?P<complaint_pk>[0-9]+)/attachments", ComplaintAttachmentViewSet, basename="complaint-attachment"
+)
 router.register("weekly-reports", WeeklyReportViewSet, basename="weeklyreport")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("callbacks", CallBackViewSet, basename="callback")
