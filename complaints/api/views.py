@@ -21,16 +21,15 @@ from typing import cast
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import filters, mixins, status, viewsets
+from rest_framework import filters, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.filters import StableOrderingFilter
-from itsm.core.api.mixins import MissingMethodIs405Mixin
 from itsm.core.api.permissions import RolePermission
 from itsm.core.api.serializers import ApiErrorSerializer
-from itsm.core.api.workflow import WorkflowPermission, WorkflowViewSetMixin, refused_as_403
+from itsm.core.api.workflow import MachineRecordViewSet, WorkflowPermission, refused_as_403
 from itsm.core.models import User
 
 from .. import selectors, services
@@ -72,15 +71,7 @@ ERRORS = {
         responses={200: ComplaintSerializer, **ERRORS},
     ),
 )
-class ComplaintViewSet(
-    MissingMethodIs405Mixin,
-    WorkflowViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ComplaintViewSet(MachineRecordViewSet):
     serializer_class = ComplaintSerializer
     permission_classes = [RolePermission]
     filterset_class = ComplaintFilterSet
@@ -125,17 +116,6 @@ class ComplaintViewSet(
     def _output(self, complaint, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=complaint.pk)
         return Response(ComplaintSerializer(fresh, context=self.get_serializer_context()).data, status=code)
-
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save(), status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        partial = kwargs.pop("partial", False)
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save())
 
     @extend_schema(
         summary="Record the customer's confirmation given by phone",

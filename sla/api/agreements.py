@@ -38,14 +38,14 @@ from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.filters import StableOrderingFilter
-from itsm.core.api.workflow import WorkflowPermission, WorkflowViewSetMixin
+from itsm.core.api.workflow import MachineRecordViewSet, WorkflowPermission
 
 from .. import selectors
 from ..filters import AgreementFilter
@@ -134,15 +134,7 @@ VERSION_NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.P
         responses={200: AgreementDetailSerializer, **ERRORS},
     ),
 )
-class AgreementViewSet(
-    SlaViewSetMixin,
-    WorkflowViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class AgreementViewSet(SlaViewSetMixin, MachineRecordViewSet):
     serializer_class = AgreementSerializer
     filterset_class = AgreementFilter
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -185,17 +177,6 @@ class AgreementViewSet(
     def _output(self, agreement: Agreement, code: int = status.HTTP_200_OK) -> Response:
         fresh = agreement_detail(self.request.user).get(pk=agreement.pk)
         return Response(AgreementDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save(), status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        partial = kwargs.pop("partial", False)
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save())
 
     @extend_schema(
         summary="Upload the signed agreement",

@@ -31,14 +31,14 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.filters import StableOrderingFilter
-from itsm.core.api.mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin
-from itsm.core.api.workflow import WorkflowPermission, WorkflowViewSetMixin, refused_as_403
+from itsm.core.api.mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin, OutputAfterWriteMixin
+from itsm.core.api.workflow import MachineRecordViewSet, WorkflowPermission, refused_as_403
 from itsm.core.models import User
 from itsm.core.permissions import can
 
@@ -108,15 +108,7 @@ class SlaViewSetMixin(MissingMethodIs405Mixin, CallerRolesOnceMixin):
         responses={200: ServiceSerializer, **ERRORS},
     ),
 )
-class ServiceViewSet(
-    SlaViewSetMixin,
-    WorkflowViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ServiceViewSet(SlaViewSetMixin, MachineRecordViewSet):
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilter
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -151,17 +143,6 @@ class ServiceViewSet(
     def _output(self, service: Service, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=service.pk)
         return Response(ServiceSerializer(fresh, context=self.get_serializer_context()).data, status=code)
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save(), status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        partial = kwargs.pop("partial", False)
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save())
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -212,7 +193,7 @@ def target_list(user: Any):
         responses={204: None, **ERRORS},
     ),
 )
-class TargetViewSet(SlaViewSetMixin, viewsets.ModelViewSet):
+class TargetViewSet(SlaViewSetMixin, OutputAfterWriteMixin, viewsets.ModelViewSet):
     serializer_class = TargetSerializer
     filterset_class = TargetFilter
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -234,17 +215,6 @@ class TargetViewSet(SlaViewSetMixin, viewsets.ModelViewSet):
     def _output(self, target: ServiceLevelTarget, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=target.pk)
         return Response(TargetSerializer(fresh, context=self.get_serializer_context()).data, status=code)
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save(), status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        partial = kwargs.pop("partial", False)
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save())
 
     def perform_destroy(self, instance: ServiceLevelTarget) -> None:
         call_service(target_services.target_delete, target=instance, actor=self.user)

@@ -33,6 +33,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itsm.core.api.filters import StableOrderingFilter
+from itsm.core.api.mixins import OutputAfterWriteMixin
 from itsm.core.api.permissions import RolePermission
 from itsm.core.api.serializers import ApiErrorSerializer, MomentField, StrictInputMixin
 from itsm.core.api.workflow import (
@@ -381,7 +382,7 @@ class CampaignTransitionSerializer(TransitionInputSerializer):
         responses={204: None, **ERRORS},
     ),
 )
-class CampaignViewSet(WorkflowViewSetMixin, viewsets.ModelViewSet):
+class CampaignViewSet(WorkflowViewSetMixin, OutputAfterWriteMixin, viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     permission_classes = [RolePermission]
     filterset_class = CampaignFilter
@@ -429,17 +430,6 @@ class CampaignViewSet(WorkflowViewSetMixin, viewsets.ModelViewSet):
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         campaign = attach_invitation_counts([self.get_object()])[0]
         return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
-
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save(), status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        partial = kwargs.pop("partial", False)
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return self._output(serializer.save())
 
     def perform_destroy(self, instance: Campaign) -> None:
         services.campaign_delete(campaign=instance, actor=cast(User, self.request.user))

@@ -59,10 +59,17 @@ def lib_doc_excludes() -> list[type]:
     """Classes whose docstrings describe code, not an operation (``GET_LIB_DOC_EXCLUDES``):
     drf-spectacular's list and the project's view mixins, so a viewset without a docstring of
     its own does not lend a mixin's to every operation."""
-    from .mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin
-    from .workflow import WorkflowViewSetMixin
+    from .mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin, OutputAfterWriteMixin
+    from .workflow import MachineRecordViewSet, WorkflowViewSetMixin
 
-    return [*get_lib_doc_excludes(), MissingMethodIs405Mixin, CallerRolesOnceMixin, WorkflowViewSetMixin]
+    return [
+        *get_lib_doc_excludes(),
+        MissingMethodIs405Mixin,
+        CallerRolesOnceMixin,
+        OutputAfterWriteMixin,
+        WorkflowViewSetMixin,
+        MachineRecordViewSet,
+    ]
 
 
 class ApiAutoSchema(AutoSchema):

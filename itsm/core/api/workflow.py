@@ -25,14 +25,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import User
 from ..workflow import Machine, Transition, allowed, perform
-from .mixins import CallerRolesOnceMixin
+from .mixins import CallerRolesOnceMixin, MissingMethodIs405Mixin, OutputAfterWriteMixin
 from .permissions import RolePermission
 from .serializers import ApiErrorSerializer, StrictInputMixin
 
@@ -204,7 +204,8 @@ class WorkflowViewSetMixin(CallerRolesOnceMixin):
     def allowed_moves(self, record: Any) -> list[Transition]:
         return allowed(self.workflow_machine, record, self.request.user)  # type: ignore[attr-defined]
 
-    def _output(self, record: Any) -> Response:
+    def _output(self, record: Any, code: int = 200) -> Response:
+        """The response after a move: the record in the viewset's output shape."""
         raise NotImplementedError
 
     @action(
@@ -246,6 +247,20 @@ class WorkflowViewSetMixin(CallerRolesOnceMixin):
                 raise exceptions.PermissionDenied()
         page = view.paginate_queryset(self.workflow_machine.events(record))
         return view.get_paginated_response(self.event_serializer_class(page, many=True).data)
+
+
+class MachineRecordViewSet(
+    MissingMethodIs405Mixin,
+    WorkflowViewSetMixin,
+    OutputAfterWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A record on a machine: list, read, create, edit and its workflow; never deleted (a
+    complaint is withdrawn, a service retired, an agreement ended: DELETE is a 405)."""
 
 
 def refused_as_403(exc: DjangoPermissionDenied) -> exceptions.PermissionDenied:
