@@ -129,6 +129,11 @@ def _working_days_of_year(calendar: Calendar, year: int) -> frozenset[date]:
     return result
 
 
+def zone_of(calendar: Calendar | None = None) -> ZoneInfo:
+    """The calendar's time zone (the default calendar's when none is given)."""
+    return _zone(_resolve(calendar).time_zone)
+
+
 def clear_cache() -> None:
     """Forget every cached year table (tests; a calendar edit bumps the version instead)."""
     with _cache_lock:
