@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("complaints.urls")),
     path("", include("surveys.urls")),
     path("", include("sla.urls")),
+    path("", include("kpi.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),

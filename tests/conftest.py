@@ -20,6 +20,7 @@ from tests.factories import UserFactory
 _SEEDS = {
     "core": ("itsm.core.migrations.0002_roles_and_default_calendar", "create_default_calendar"),
     "complaints": ("complaints.migrations.0002_default_targets", "create_targets"),
+    "kpi": ("kpi.migrations.0002_seed_kpis", "seed"),
 }
 
 

@@ -39,6 +39,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Measurements"), "measurement_list", "sla.view_measurement", _("Service levels")),
     NavItem(_("Monthly SLA reports"), "sla_report_list", "sla.view_slareport", _("Service levels")),
     NavItem(_("Agreement reviews"), "review_due_list", "sla.view_agreementreview", _("Service levels")),
+    NavItem(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition", _("KPIs")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),

@@ -125,6 +125,15 @@ _SLA_MANAGE = {
     "sla.agreementreview": EDIT,
 }
 
+# KPIs: every staff role reads the dashboards; the process owner keeps the definitions and
+# targets, enters manual values and recomputes a closed period (a new revision, with a reason).
+_KPI_READ = {
+    "kpi.kpidefinition": VIEW,
+    "kpi.kpitarget": VIEW,
+    "kpi.kpivalue": VIEW,
+    "kpi.kpivaluerecord": VIEW,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
@@ -136,6 +145,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "sla.service": VIEW,
         "sla.agreement": VIEW,
         "sla.serviceleveltarget": VIEW,
+        **_KPI_READ,
     },
     Role.SATISFACTION_OWNER: {
         **_READ_CORE,
@@ -144,6 +154,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SATISFACTION_READ,
         **_SURVEYS_PLAN,
         **_SLA_READ,
+        **_KPI_READ,
     },
     Role.BR_MANAGER: {
         **_READ_CORE,
@@ -154,9 +165,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SATISFACTION_READ,
         **_SURVEYS_APPROVE,
         **_SLA_READ,
+        **_KPI_READ,
     },
-    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ},
-    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ},
+    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ, **_KPI_READ},
+    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ, **_KPI_READ},
     Role.PROCESS_OWNER: {
         "*": VIEW,
         "auditlog.logentry": VIEW,
@@ -168,6 +180,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "complaints.complainttarget": "view change",
         # The mail queue: "change" is "send held mail now" (no other change is offered).
         "core.notification": "view change",
+        "kpi.kpidefinition": EDIT,
+        "kpi.kpitarget": FULL,
+        "kpi.kpivalue": EDIT,
     },
     Role.SERVICE_LEVEL_MANAGER: {
         **_READ_CORE,
@@ -177,8 +192,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_COMPLAINTS_READ,
         **_SURVEYS_READ,
         **_SLA_MANAGE,
+        **_KPI_READ,
     },
-    Role.QUALITY_MANAGER: {**_READ_CORE, **_COMPLAINTS_READ, **_SATISFACTION_READ, **_SURVEYS_PLAN, **_SLA_READ},
+    Role.QUALITY_MANAGER: {
+        **_READ_CORE,
+        **_COMPLAINTS_READ,
+        **_SATISFACTION_READ,
+        **_SURVEYS_PLAN,
+        **_SLA_READ,
+        **_KPI_READ,
+    },
     # Reads everything, history included (the mail queue too, without "send now"); changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},
 }

@@ -314,6 +314,13 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("surveys.campaigns",),
         "options": {"expires": 540},
     },
+    # KPIs: the running period recomputed every hour; a period whose report fell due frozen.
+    "kpi.compute_values": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=20),
+        "args": ("kpi.compute_values",),
+        "options": {"expires": 3000},
+    },
     # Agreements whose validity ended before today expire (just after midnight, daily).
     "sla.expire_agreements": {
         "task": "itsm.core.run_periodic_check",
@@ -400,6 +407,9 @@ SPECTACULAR_SETTINGS = {
         "ServiceStatusEnum": "sla.choices.ServiceStatus",
         "AgreementStatusEnum": "sla.choices.AgreementStatus",
         "UnderpinningStatusEnum": "sla.underpinning.UnderpinningStatus",
+        "UnitEnum": "sla.choices.TargetUnit",
+        "KpiUnitEnum": "kpi.models.Unit",
+        "KpiStatusEnum": "kpi.models.Status",
     },
 }
 

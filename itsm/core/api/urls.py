@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from complaints.api.attachments import ComplaintAttachmentViewSet
 from complaints.api.views import ComplaintViewSet
+from kpi.api.views import KpiViewSet
 from sla.api.agreements import AgreementViewSet
 from sla.api.measurements import MeasurementViewSet
 from sla.api.views import ServiceViewSet, TargetViewSet
@@ -34,5 +35,6 @@ router.register("services", ServiceViewSet, basename="service")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("targets", TargetViewSet, basename="target")
 router.register("measurements", MeasurementViewSet, basename="measurement")
+router.register("kpis", KpiViewSet, basename="kpi")
 
 urlpatterns = router.urls

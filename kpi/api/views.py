@@ -1,0 +1,188 @@
+"""The KPI API (SPEC §9): ``/api/v1/kpis/``.
+
+* list / retrieve: the definitions (active ones; ``?is_active=false`` for the others) with
+  their latest overall value and status (stored values only: no computation on read);
+* ``{id}/values/``: the stored values, newest period first, current revisions only unless
+  ``?revisions=all``; filters ``period`` (a label: ``2026-10``, ``2026-H2``), ``element_kind``,
+  ``element_id``, ``status``; paginated;
+* ``{id}/targets/``: GET the targets; POST adds one (the process owner; targets of one scope
+  never overlap, a 400 says so);
+* ``{id}/values/{value_id}/records/``: the records behind a value — the ids frozen with it for
+  a closed period, the live ones for the running period; paginated.
+
+Reads need ``kpi.view_kpidefinition`` (every staff role); adding a target ``kpi.add_kpitarget``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.apps import apps
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from itsm.core.api.permissions import RolePermission
+from itsm.core.models import User
+from itsm.core.periods import Period
+from itsm.core.permissions import can
+
+from .. import services
+from ..models import ElementKind, KpiDefinition, KpiTarget, KpiValue, KpiValueRecord, Status
+from ..registry import sources
+from .serializers import KpiRecordSerializer, KpiSerializer, KpiTargetSerializer, KpiValueSerializer
+
+VALUE_FILTERS = [
+    OpenApiParameter("period", OpenApiTypes.STR, description="A period label: 2026-10, 2026-Q4, 2026-H2, 2026."),
+    OpenApiParameter("element_kind", OpenApiTypes.STR, enum=ElementKind.values),
+    OpenApiParameter("element_id", OpenApiTypes.INT),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=Status.values),
+    OpenApiParameter("revisions", OpenApiTypes.STR, enum=["current", "all"], description="Default: current."),
+]
+
+
+def _int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise serializers.ValidationError({name: [_("Give a whole number.")]}) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the KPIs with their latest value"),
+    retrieve=extend_schema(summary="One KPI with its latest value"),
+)
+class KpiViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = KpiDefinition.objects.all()  # the model; the rows: get_queryset
+    serializer_class = KpiSerializer
+    permission_classes = [RolePermission]
+
+    def get_queryset(self):
+        latest = KpiValue.objects.filter(
+            definition=OuterRef("pk"), element_kind=ElementKind.OVERALL, is_current=True
+        ).order_by("-period_start")
+        queryset = KpiDefinition.objects.annotate(current_value_id=Subquery(latest.values("pk")[:1]))
+        active = self.request.query_params.get("is_active", "true").lower() != "false"
+        return queryset.filter(is_active=active).order_by("sort_order", "code")
+
+    def _with_current(self, definitions: list[KpiDefinition]) -> list[KpiDefinition]:
+        values = KpiValue.objects.in_bulk([d.current_value_id for d in definitions if d.current_value_id])  # type: ignore[attr-defined]
+        for definition in definitions:
+            definition.current_value = values.get(definition.current_value_id)  # type: ignore[attr-defined]
+        return definitions
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        return self.get_paginated_response(KpiSerializer(self._with_current(list(page)), many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        definition = self._with_current([self.get_object()])[0]
+        return Response(KpiSerializer(definition).data)
+
+    @extend_schema(
+        summary="The KPI's stored values, newest period first",
+        parameters=VALUE_FILTERS,
+        responses={200: KpiValueSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def values(self, request: Request, pk: str | None = None) -> Response:
+        definition = self.get_object()
+        values = KpiValue.objects.filter(definition=definition)
+        params = request.query_params
+        if params.get("revisions", "current") != "all":
+            values = values.filter(is_current=True)
+        if params.get("period"):
+            values = values.filter(period_label=params["period"])
+        kind = params.get("element_kind")
+        if kind:
+            if kind not in ElementKind.values:
+                raise serializers.ValidationError(
+                    {"element_kind": [_("One of %(choices)s.") % {"choices": ", ".join(ElementKind.values)}]}
+                )
+            values = values.filter(element_kind=kind)
+        element_id = _int(request, "element_id")
+        if element_id is not None:
+            values = values.filter(element_id=element_id)
+        if params.get("status"):
+            if params["status"] not in Status.values:
+                raise serializers.ValidationError(
+                    {"status": [_("One of %(choices)s.") % {"choices": ", ".join(Status.values)}]}
+                )
+            values = values.filter(status=params["status"])
+        page = self.paginate_queryset(values.order_by("-period_start", "element_kind", "element_label", "-revision"))
+        return self.get_paginated_response(KpiValueSerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], summary="The KPI's targets", responses={200: KpiTargetSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a target",
+        description="Targets of one scope (everyone, one organisation, one service) never overlap: a 400 says so.",
+        request=KpiTargetSerializer,
+        responses={201: KpiTargetSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
+    def targets(self, request: Request, pk: str | None = None) -> Response:
+        definition = self.get_object()
+        if request.method == "GET":
+            targets = definition.targets.order_by("organisation", "service", "valid_from")
+            return Response(KpiTargetSerializer(targets, many=True).data)
+        if not can(request.user, "add", KpiTarget):
+            raise exceptions.PermissionDenied()
+        serializer = KpiTargetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = services.target_set(definition, actor=cast(User, request.user), **serializer.validated_data)
+        return Response(KpiTargetSerializer(target).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The records behind a value",
+        description="Frozen with the value for a closed period; live for the running one.",
+        responses={200: KpiRecordSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path=r"values/(?P<value_id>[0-9]+)/records", filter_backends=[])
+    def records(self, request: Request, pk: str | None = None, value_id: str | None = None) -> Response:
+        definition = self.get_object()
+        value = get_object_or_404(KpiValue, pk=value_id, definition=definition)
+        if value.closed:
+            ids_query = (
+                KpiValueRecord.objects.filter(value=value).order_by("record_id").values_list("record_id", flat=True)
+            )
+        else:
+            kpi_source = sources().get(definition.source)
+            if kpi_source is None:
+                ids_query = KpiValueRecord.objects.none().values_list("record_id", flat=True)
+            else:
+                period = Period(value.period_start, value.period_end, definition.cycle)
+                ids_query = (
+                    kpi_source.records(period, value.element_kind, value.element_id)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+        page = self.paginate_queryset(ids_query) or []
+        rows = _record_rows(value.record_model, list(page))
+        return self.get_paginated_response(KpiRecordSerializer(rows, many=True).data)
+
+
+def _record_rows(model_label: str, ids: list[int]) -> list[dict[str, Any]]:
+    """The page's records with the link to each (one query for the page)."""
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        return [{"model": model_label, "id": pk, "url": None} for pk in ids]
+    found = model._default_manager.in_bulk(ids)
+    return [
+        {
+            "model": model_label,
+            "id": pk,
+            "url": found[pk].get_absolute_url() if pk in found and hasattr(found[pk], "get_absolute_url") else None,
+        }
+        for pk in ids
+    ]

@@ -1,0 +1,139 @@
+"""The registry of KPI computations (the shape of ``itsm.core.periodic``).
+
+Each app registers the figures it can measure in its own ``kpis.py`` (``complaints/kpis.py``,
+``surveys/kpis.py``, ``sla/kpis.py``; the improvement module adds its own) with
+``@kpi_source(...)``. A source is a function ``(period, breakdown) → {element id: Figures}``:
+for the period's records and one breakdown (``overall`` or an element kind it supports), the
+numerator and denominator of every element in **one aggregate query** (GROUP BY), never a loop
+over records; ``records(period, kind, element_id)`` is the queryset of the records behind a
+figure, whose ids a closed value keeps for the drill-down.
+
+A ``KpiDefinition`` names its source by key; its value is ``numerator / denominator`` times
+the source's ``scale`` (100 for a percentage; a working day's seconds inverted for a reply
+time), and no value at all when the denominator is 0 ("no data", never 0 % or 100 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.module_loading import autodiscover_modules
+
+from itsm.core.periods import Period
+
+OVERALL = "overall"
+
+
+@dataclass(frozen=True)
+class Figures:
+    numerator: Decimal
+    denominator: Decimal
+
+
+Compute = Callable[[Period, str], Mapping[int, Figures]]
+Records = Callable[[Period, str, int], QuerySet]
+Labels = Callable[[str, list[int]], Mapping[int, str]]
+
+
+@dataclass(frozen=True)
+class KpiSource:
+    key: str
+    label: str | Promise
+    # ``app_label.model`` of the records behind the figures.
+    model: str
+    compute: Compute
+    records: Records
+    unit: str
+    breakdowns: tuple[str, ...] = ()
+    # value = numerator / denominator × scale (100: a percentage); a function where the scale
+    # depends on the data (a working day's length in seconds, for a reply time in working days).
+    scale: Decimal | Callable[[], Decimal] = Decimal("100")
+    description: str = ""
+    # Names of a breakdown's elements (organisation names, technicians).
+    labels: Labels | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, figures: Figures) -> Decimal | None:
+        if not figures.denominator:
+            return None
+        scale = self.scale() if callable(self.scale) else self.scale
+        return (figures.numerator / figures.denominator * scale).quantize(Decimal("0.0001"))
+
+
+_registry: dict[str, KpiSource] = {}
+
+
+def kpi_source(
+    key: str,
+    *,
+    label: str | Promise,
+    model: str,
+    unit: str,
+    records: Records,
+    breakdowns: tuple[str, ...] = (),
+    scale: Decimal | Callable[[], Decimal] = Decimal("100"),
+    labels: Labels | None = None,
+) -> Callable[[Compute], Compute]:
+    """Register the decorated ``compute`` function as the KPI source ``key``."""
+
+    def register(compute: Compute) -> Compute:
+        if key in _registry and _registry[key].compute is not compute:
+            raise ValueError(f"KPI source {key!r} is registered twice.")
+        _registry[key] = KpiSource(
+            key=key,
+            label=label,
+            model=model,
+            compute=compute,
+            records=records,
+            unit=unit,
+            breakdowns=breakdowns,
+            scale=scale,
+            description=(compute.__doc__ or "").strip(),
+            labels=labels,
+        )
+        return compute
+
+    return register
+
+
+# --- what the sources share: a period's filter, one element's records, the grouped figures ----
+
+
+def in_period(field: str, period: Period) -> Q:
+    """``field`` within the period's local days (``[start, end)`` in the calendar's zone)."""
+    start, end = period.bounds()
+    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+
+def scope(queryset: QuerySet, columns: Mapping[str, str], kind: str, element_id: int) -> QuerySet:
+    """The records of one element (``columns``: the column of each breakdown); all for overall."""
+    if kind == OVERALL:
+        return queryset
+    return queryset.filter(**{columns[kind]: element_id})
+
+
+def grouped(queryset: QuerySet, columns: Mapping[str, str], kind: str, **aggregates: Any) -> dict[int, Figures]:
+    """``{element id: Figures(numerator, denominator)}`` in one query: an aggregate for overall
+    (``0``), a GROUP BY on the breakdown's column otherwise. ``aggregates`` name ``numerator``
+    and ``denominator``."""
+    if kind == OVERALL:
+        row = queryset.aggregate(**aggregates)
+        return {0: Figures(Decimal(row["numerator"] or 0), Decimal(row["denominator"] or 0))}
+    column = columns[kind]
+    rows = queryset.filter(**{f"{column}__isnull": False}).values(column).annotate(**aggregates).order_by(column)
+    return {row[column]: Figures(Decimal(row["numerator"] or 0), Decimal(row["denominator"] or 0)) for row in rows}
+
+
+def sources() -> dict[str, KpiSource]:
+    """Every registered source by key (imports each app's ``kpis`` module first)."""
+    autodiscover_modules("kpis")
+    return dict(sorted(_registry.items()))
+
+
+def source(key: str) -> KpiSource:
+    return sources()[key]

@@ -1,0 +1,5 @@
+"""KPI pages."""
+
+from .views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,184 @@
+"""The KPI sources of satisfaction (``kpi.registry``): incident handling satisfaction and
+call-backs within 24 hours from ticket call-backs, customer service satisfaction and the
+survey response rate from campaigns (reference 000 §7, 002 §二), each for a period and a
+breakdown in one grouped query.
+
+Which records count for a period (the calendar's local days, ``Period.bounds``): a call-back's
+satisfaction when it was *answered* in the period; a call-back's promptness when its ticket was
+*resolved* in it; a rating answer when its response was *submitted* in it; an invitation when
+its campaign *closes* in it (a campaign's response rate is one figure, reported in the period
+its survey round ends, never split between two).
+
+Not here: "tickets closed within 2 working days of resolution" (002 §二.7). A ticket records
+when it was resolved, not when the service desk closed it in the ITSM system, so there is
+nothing to measure that from.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from itsm.core.periods import Period
+from kpi.registry import Figures, grouped, in_period, kpi_source, scope
+
+from .choices import InvitationStatus, QuestionKind
+from .models import Answer, CallBack, Invitation
+from .results import DELIVERED, SATISFIED_MIN
+from .services.callbacks import CALLBACK_DUE
+
+# A breakdown's column on a call-back. A ticket names no service, so call-backs have no
+# service breakdown; the department is the requester's (a ticket does not keep its own).
+CALLBACK_FIELDS = {
+    "organisation": "ticket__organisation_id",
+    "department": "ticket__requester__department_id",
+    "technician": "ticket__technician_id",
+}
+# A breakdown's column on an invitation or an answer: the contact's organisation and
+# department at launch, kept on the row.
+CAMPAIGN_FIELDS = {
+    "organisation": "organisation_id",
+    "department": "department_id",
+}
+
+
+# --- incident handling satisfaction (客户事件处理满意度) --------------------------------------
+
+
+def _answered_callbacks(period: Period) -> QuerySet:
+    # An answered call-back always carries ``satisfied`` (a check constraint).
+    return CallBack.objects.filter(in_period("answered_at", period))
+
+
+def _answered_callback_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_answered_callbacks(period), CALLBACK_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.callback_satisfaction",
+    label=_("Incident handling satisfaction"),
+    model="surveys.callback",
+    unit="percent",
+    records=_answered_callback_records,
+    breakdowns=tuple(CALLBACK_FIELDS),
+)
+def callback_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
+    """Share of the call-backs answered in the period whose customer said they were satisfied
+    overall: the call-back's yes / no ``satisfied`` answer (002 §二.2, "用户对报障处理效果是否满意").
+    The three 1–5 ratings of the technician do not decide it. Numerator: call-backs answered
+    satisfied; denominator: call-backs answered."""
+    return grouped(
+        _answered_callbacks(period),
+        CALLBACK_FIELDS,
+        kind,
+        numerator=Count("pk", filter=Q(satisfied=True)),
+        denominator=Count("pk"),
+    )
+
+
+# --- call-backs within 24 hours -----------------------------------------------------------
+
+
+def _callbacks_due(period: Period) -> QuerySet:
+    """Call-backs of the tickets resolved in the period, except those still unanswered whose
+    24 hours have not run out yet: they are neither made nor missed so far."""
+    undecided = Q(answered_at__isnull=True, ticket__resolved_at__gt=timezone.now() - CALLBACK_DUE)
+    return CallBack.objects.filter(in_period("ticket__resolved_at", period)).exclude(undecided)
+
+
+def _callbacks_due_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_callbacks_due(period), CALLBACK_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.callback_within_24h",
+    label=_("Call-backs within 24 hours"),
+    model="surveys.callback",
+    unit="percent",
+    records=_callbacks_due_records,
+    breakdowns=tuple(CALLBACK_FIELDS),
+)
+def callback_within_24h(period: Period, kind: str) -> dict[int, Figures]:
+    """Share of the tickets resolved in the period (each needs a call-back) whose call-back was
+    answered within 24 wall-clock hours of the resolution, nights and holidays included (the
+    call-back's own due time, ``CALLBACK_DUE``). Numerator: call-backs answered at most 24 h
+    after the ticket's resolution; denominator: the period's call-backs, answered or overdue
+    (one still unanswered within its 24 hours is left out until it is made or missed)."""
+    on_time = Q(answered_at__lte=F("ticket__resolved_at") + CALLBACK_DUE)
+    return grouped(
+        _callbacks_due(period),
+        CALLBACK_FIELDS,
+        kind,
+        numerator=Count("pk", filter=on_time),
+        denominator=Count("pk"),
+    )
+
+
+# --- customer service satisfaction (客户服务满意度) ------------------------------------------
+
+
+def _rating_answers(period: Period) -> QuerySet:
+    return Answer.objects.filter(
+        in_period("response__submitted_at", period), question__kind=QuestionKind.RATING, value__isnull=False
+    )
+
+
+def _rating_answer_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_rating_answers(period), CAMPAIGN_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.campaign_satisfaction",
+    label=_("Customer service satisfaction"),
+    model="surveys.answer",
+    unit="percent",
+    records=_rating_answer_records,
+    breakdowns=tuple(CAMPAIGN_FIELDS),
+)
+def campaign_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
+    """Share of the answers to rating questions (1–5), in the survey responses submitted in the
+    period, that are satisfied: 4 or 5 (``surveys.results.SATISFIED_MIN``, as on a campaign's
+    results page). Numerator: rating answers of 4 or 5; denominator: rating answers. Every
+    campaign kind counts; NPS, choice and text answers do not."""
+    return grouped(
+        _rating_answers(period),
+        CAMPAIGN_FIELDS,
+        kind,
+        numerator=Count("pk", filter=Q(value__gte=SATISFIED_MIN)),
+        denominator=Count("pk"),
+    )
+
+
+# --- survey response rate (客户满意度调查表反馈率) --------------------------------------------
+
+
+def _delivered_invitations(period: Period) -> QuerySet:
+    return Invitation.objects.filter(in_period("campaign__closes_at", period), status__in=DELIVERED)
+
+
+def _delivered_invitation_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_delivered_invitations(period), CAMPAIGN_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.response_rate",
+    label=_("Satisfaction survey response rate"),
+    model="surveys.invitation",
+    unit="percent",
+    records=_delivered_invitation_records,
+    breakdowns=tuple(CAMPAIGN_FIELDS),
+)
+def response_rate(period: Period, kind: str) -> dict[int, Figures]:
+    """Invitations answered over invitations delivered, for the campaigns whose close date
+    (``closes_at``, the planned end of the survey round) falls in the period. Delivered: sent
+    or answered; bounced addresses and invitations not sent yet are not in the denominator (as
+    on a campaign's results page). Numerator: answered invitations; denominator: delivered
+    ones."""
+    return grouped(
+        _delivered_invitations(period),
+        CAMPAIGN_FIELDS,
+        kind,
+        numerator=Count("pk", filter=Q(status=InvitationStatus.ANSWERED)),
+        denominator=Count("pk"),
+    )
