@@ -18,9 +18,9 @@ CLOSE_BACK = 2
 
 @periodic_check("kpi.compute_values")
 def compute_values() -> str:
-    """Recompute each KPI's running period; freeze a period whose report has fallen due (the
-    10th / 15th / 20th rule, moved past holidays). Twice in a row: the same values, no second
-    freeze."""
+    """Recompute each KPI's open periods (the running one, and an earlier one until its report
+    falls due); freeze a period once its report has fallen due (the 10th / 15th / 20th rule,
+    moved past holidays). Twice in a row: the same values, no second freeze."""
     from .models import MANUAL, KpiDefinition
     from .registry import sources
     from .services import kpi_close, kpi_compute
@@ -33,12 +33,16 @@ def compute_values() -> str:
     for definition in definitions:
         if definition.code in unknown:
             continue
-        running = period_of(definition.cycle, today)
-        computed += bool(kpi_compute(definition, running))
-        period = running.previous()
+        # Open: the running period and those before it whose report is not due yet (November
+        # until 10 December); closed: the ones whose report has fallen due, once.
+        period = period_of(definition.cycle, today)
+        computed += bool(kpi_compute(definition, period))
+        period = period.previous()
+        while report_due(period) > today:
+            computed += bool(kpi_compute(definition, period))
+            period = period.previous()
         for _ in range(CLOSE_BACK):
-            if report_due(period) <= today:
-                closed += kpi_close(definition, period)
+            closed += kpi_close(definition, period)
             period = period.previous()
     summary = f"{computed} running periods computed, {closed} periods closed"
     if unknown:

@@ -195,3 +195,17 @@ def test_the_periodic_check_twice_computes_the_same_and_freezes_once():
     )
     assert (h1.closed, h1.value, h1.status) == (True, Decimal("100.0000"), Status.GREEN)
     assert KpiValue.objects.filter(period_label="2027-H1", closed=False).exists()  # the running half-year
+
+
+def test_a_finished_period_stays_open_until_its_report_falls_due(make_user):
+    # 4 December: November's report is due on the 10th, so November is still computed, open.
+    with time_machine.travel(local(2026, 12, 4, 9, 0), tick=False):
+        run_check("kpi.compute_values")
+    november = KpiValue.objects.get(definition__code="complaints_received", period_label="2026-11")
+    assert not november.closed
+    assert KpiValue.objects.get(definition__code="complaints_received", period_label="2026-10").closed
+    # On the 10th it closes.
+    with time_machine.travel(local(2026, 12, 10, 9, 0), tick=False):
+        run_check("kpi.compute_values")
+    november = KpiValue.objects.get(definition__code="complaints_received", period_label="2026-11", is_current=True)
+    assert november.closed
