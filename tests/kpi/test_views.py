@@ -66,6 +66,18 @@ def test_the_dashboard_shows_a_card_per_kpi_with_its_status_in_words(client_as, 
     assert f'href="/kpis/{definition.pk}/"' in card
 
 
+def test_a_card_leads_with_the_newest_period_that_has_data(client_as, results):
+    definition = results[0]
+    # A newer period without data (the half-year just begun) is shown in the trend, not as the headline.
+    kpi_compute(definition, H2.next())
+    page = client_as(Role.BR_MANAGER.value).get("/kpis/").content.decode()
+    card = page[page.index('data-kpi="complaint_result_satisfaction"') :]
+    card = card[: card.index("</article>")]
+    headline = card[: card.index("<table")]
+    assert "50.0 %" in headline and "2026-H2" in headline and "2027-H1" not in headline
+    assert "2027-H1" in card[card.index("<table") :]
+
+
 def test_the_detail_lists_the_periods_and_the_breakdown_of_the_chosen_one(client_as, results):
     definition, early, late = results
     client = client_as(Role.DEPARTMENT_HEAD.value)
