@@ -1,5 +1,7 @@
-"""KPI pages."""
+"""KPI pages; each area declares its own ``urlpatterns``."""
 
-from .views import urlpatterns
+from .views import dashboard
 
-__all__ = ["urlpatterns"]
+urlpatterns = [
+    *dashboard.urlpatterns,
+]

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET
 from itsm.core.periods import Period
 from itsm.core.permissions import can
 
-from . import selectors
-from .models import KpiDefinition, KpiValue, KpiValueRecord
-from .registry import sources
+from .. import selectors
+from ..models import KpiDefinition, KpiValue, KpiValueRecord
+from ..registry import sources
 
 PAGE_SIZE = 50
 
