@@ -214,3 +214,40 @@ class KpiValueRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value_id}: {self.record_id}"
+
+
+class KpiForecast(models.Model):
+    """What the running period's overall value was heading for, as seen on one day
+    (``kpi.forecast``): kept day by day, so the forecast made at mid-period can be put beside
+    the value the period closed with (how far to trust it). A period that closed before its
+    forecasts were kept gets one worked out afterwards from its records (``backtest``)."""
+
+    definition = models.ForeignKey(
+        KpiDefinition, on_delete=models.CASCADE, related_name="forecasts", verbose_name=_("KPI")
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    period_label = models.CharField(_("period"), max_length=12)
+    made_on = models.DateField(_("forecast on"))
+    # Working days gone / working days in the period.
+    fraction = models.DecimalField(_("share of the period gone"), max_digits=5, decimal_places=4)
+    value_so_far = models.DecimalField(_("value so far"), max_digits=16, decimal_places=4, null=True, blank=True)
+    projected = models.DecimalField(_("projected value"), max_digits=16, decimal_places=4, null=True, blank=True)
+    low = models.DecimalField(_("projection, low"), max_digits=16, decimal_places=4, null=True, blank=True)
+    high = models.DecimalField(_("projection, high"), max_digits=16, decimal_places=4, null=True, blank=True)
+    target = models.DecimalField(_("target"), max_digits=12, decimal_places=4, null=True, blank=True)
+    heading_for_miss = models.BooleanField(_("heading for a miss"), default=False)
+    seasonal = models.BooleanField(_("earlier years' shape used"), default=False)
+    backtest = models.BooleanField(_("worked out after the period"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["definition", "-period_start", "-made_on"]
+        verbose_name = _("KPI forecast")
+        verbose_name_plural = _("KPI forecasts")
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "period_start", "made_on"], name="kpi_forecast_one_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.code} {self.period_label} on {self.made_on}: {self.projected}"

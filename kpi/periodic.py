@@ -19,14 +19,16 @@ CLOSE_BACK = 2
 @periodic_check("kpi.compute_values")
 def compute_values() -> str:
     """Recompute each KPI's open periods (the running one, and an earlier one until its report
-    falls due); freeze a period once its report has fallen due (the 10th / 15th / 20th rule,
+    falls due) and forecast the running one (warning its owner once when it heads for a
+    miss); freeze a period once its report has fallen due (the 10th / 15th / 20th rule,
     moved past holidays). Twice in a row: the same values, no second freeze."""
+    from .forecast import forecast_update
     from .models import MANUAL, KpiDefinition
     from .registry import sources
     from .services import kpi_close, kpi_compute
 
     today = timezone.localdate()
-    computed = closed = 0
+    computed = closed = forecasts = 0
     known = sources()
     definitions = KpiDefinition.objects.filter(is_active=True).exclude(source=MANUAL)
     unknown = [d.code for d in definitions if d.source not in known]
@@ -37,6 +39,7 @@ def compute_values() -> str:
         # until 10 December); closed: the ones whose report has fallen due, once.
         period = period_of(definition.cycle, today)
         computed += bool(kpi_compute(definition, period))
+        forecasts += forecast_update(definition, period, today) is not None
         period = period.previous()
         while report_due(period) > today:
             computed += bool(kpi_compute(definition, period))
@@ -44,7 +47,7 @@ def compute_values() -> str:
         for _ in range(CLOSE_BACK):
             closed += kpi_close(definition, period)
             period = period.previous()
-    summary = f"{computed} running periods computed, {closed} periods closed"
+    summary = f"{computed} running periods computed, {forecasts} forecasts, {closed} periods closed"
     if unknown:
         logger.warning("KPIs with no registered source: %s", ", ".join(unknown))
         summary += f"; no source for {', '.join(unknown)}"

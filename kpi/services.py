@@ -197,6 +197,10 @@ def kpi_close(definition: KpiDefinition, period: Period) -> bool:
             return False
         KpiValue.objects.filter(definition=locked, period_start=period.start, is_current=True).delete()
         _freeze(locked, period, revision=1, actor=None, reason="")
+        # What the forecast said at mid-period, beside what came out (the KPI page).
+        from .forecast import forecast_backtest
+
+        forecast_backtest(locked, period)
     return True
 
 

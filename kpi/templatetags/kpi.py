@@ -49,3 +49,11 @@ def kpi_status(status: str) -> str:
         icon,
         Status(status).label if status in Status.values else status,
     )
+
+
+@register.filter
+def kpi_share(fraction: Decimal | None) -> str:
+    """A share of a period as a whole percentage: ``0.4500`` → ``45 %``."""
+    if fraction is None:
+        return "—"
+    return f"{fraction * 100:.0f} %"

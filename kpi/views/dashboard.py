@@ -59,6 +59,8 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unknown_period": bool(request.GET.get("period")) and overall is None,
             "overall": overall,
             "rows": rows,
+            "forecast": selectors.running_forecasts([definition]).get(definition.pk),
+            "accuracy": selectors.forecast_accuracy(definition, history),
         },
     )
 
