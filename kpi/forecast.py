@@ -41,6 +41,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from itsm.core import calendar as business_calendar
+from itsm.core.models import Calendar
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.periods import Period, period_of
 
@@ -71,20 +72,22 @@ class Projection:
     seasonal: bool
 
 
-def working_days(start: date, end: date) -> list[date]:
-    """The working days from ``start`` to ``end``, both included, by the default calendar."""
+def working_days(start: date, end: date, calendar: Calendar | None = None) -> list[date]:
+    """The working days from ``start`` to ``end``, both included, by ``calendar`` (the default
+    calendar, read once, when None)."""
+    calendar = calendar if calendar is not None else business_calendar.default_calendar()
     days, day = [], start
     while day <= end:
-        if business_calendar.is_working_day(day):
+        if business_calendar.is_working_day(day, calendar):
             days.append(day)
         day += timedelta(days=1)
     return days
 
 
-def midpoint(period: Period) -> date:
+def midpoint(period: Period, calendar: Calendar | None = None) -> date:
     """The day by which half the period's working days are gone (a forecast made that day
     counts the first half): the day after the last working day of the first half."""
-    days = working_days(period.start, period.end)
+    days = working_days(period.start, period.end, calendar)
     if len(days) < 2:
         return period.start
     return days[len(days) // 2 - 1] + timedelta(days=1)

@@ -9,6 +9,8 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from itsm.core.calendar import default_calendar
+
 from .forecast import midpoint, misses
 from .models import ElementKind, KpiDefinition, KpiForecast, KpiValue
 
@@ -87,9 +89,10 @@ def forecast_accuracy(definition: KpiDefinition, closed: list[KpiValue]) -> dict
         for f in KpiForecast.objects.filter(definition=definition, period_start__in=[v.period_start for v in closed])
     }
     rows = []
+    calendar = default_calendar()
     for value in closed:
         period = _period(definition, value)
-        forecast = by_period.get((value.period_start, midpoint(period)))
+        forecast = by_period.get((value.period_start, midpoint(period, calendar)))
         if forecast is None or forecast.projected is None:
             continue
         error = value.value - forecast.projected if value.value is not None else None

@@ -245,3 +245,26 @@ def test_a_period_over_is_not_forecast(satisfaction):
     _falling_november()
     assert project(satisfaction, NOVEMBER, date(2026, 12, 1)) is None
     assert forecast_update(satisfaction, Period(NOVEMBER.start, NOVEMBER.end, Cycle.MONTHLY), date(2026, 12, 1)) is None
+
+
+def test_the_kpi_page_reads_the_forecasts_in_constant_queries(satisfaction, client_as, django_assert_num_queries):
+    def close_month(year: int, month: int) -> None:
+        period = period_of(Cycle.MONTHLY, date(year, month, 1))
+        for day in working_days(period.start, period.end)[::3]:
+            answered(day, satisfied=9, of=10)
+        with time_machine.travel(period.end + timedelta(days=20)):
+            kpi_close(satisfaction, period)
+
+    client = client_as(Role.BR_MANAGER.value)
+    close_month(2026, 7)
+    client.get(f"/kpis/{satisfaction.pk}/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(f"/kpis/{satisfaction.pk}/").status_code == 200
+    for month in (8, 9, 10):
+        close_month(2026, month)
+    with django_assert_num_queries(len(first.captured_queries)):
+        page = client.get(f"/kpis/{satisfaction.pk}/").content.decode()
+    assert page.count('data-period="2026-') >= 8  # four periods in the history and the accuracy table
