@@ -22,10 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.expressions import OrderBy
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from itsm.core import charts
@@ -426,32 +426,38 @@ def _ordered_options(question: Question) -> list[QuestionOption]:
     return sorted(question.options.all(), key=lambda option: (option.position, option.pk))
 
 
-def question_chart(result: QuestionResult, *, width: int = 480) -> SafeString | None:
-    """The chart of one question's results (None for free text), shared by pages and PDFs."""
+def question_chart(result: QuestionResult, *, width: int = 480) -> dict[str, Any] | None:
+    """The chart of one question's results (a Vega-Lite spec; None for free text), shared by
+    pages and PDFs."""
     title = result.question.text
     if result.is_text:
         return None
     if result.kind == QuestionKind.RATING or result.kind == QuestionKind.YES_NO:
-        return charts.stacked_bar(
+        return charts.stacked_spec(
             [charts.Segment(bucket.label, bucket.count, bucket.colour) for bucket in result.distribution],
             title=title,
             width=width,
+            label_title=_("Answer"),
         )
     if result.kind == QuestionKind.NPS:
-        return charts.bar_chart(
+        return charts.bar_spec(
             [charts.Bar(bucket.label, bucket.count, bucket.colour) for bucket in result.distribution],
             title=title,
             width=width,
+            label_title=_("Answer"),
+            value_title=_("Count"),
         )
     if not result.count:
-        return charts.no_data_chart(title, width=width)
-    return charts.bar_chart(
+        return charts.no_data_spec(title, width=width)
+    return charts.bar_spec(
         [
             charts.Bar(bucket.label, bucket.count, value_label=f"{bucket.count} ({_share(bucket.percent)})")
             for bucket in result.distribution
         ],
         title=title,
         width=width,
+        label_title=_("Choice"),
+        value_title=_("Count"),
     )
 
 

@@ -231,13 +231,14 @@ def target_attainment(request: HttpRequest, pk: int) -> HttpResponse:
     measured = [by_month[month] for month in months if month in by_month]
     met = sum(1 for measurement in measured if measurement.met)
     unit = "" if target.unit in TIME_UNITS else " %"
-    chart = charts.trend_chart(
+    chart = charts.trend_spec(
         [
             charts.TrendPoint(
                 f"{month:%Y-%m}",
                 float(by_month[month].actual) if month in by_month else None,
                 highlight=month in by_month and not by_month[month].met,
                 value_label=_value(target, by_month[month].actual) if month in by_month else None,
+                cells=((gettext("met") if by_month[month].met else gettext("breach")),) if month in by_month else (),
             )
             for month in months
         ],
@@ -246,6 +247,9 @@ def target_attainment(request: HttpRequest, pk: int) -> HttpResponse:
         target_label=gettext("target: %(value)s") % {"value": format_target_value(target)},
         unit=unit,
         width=640,
+        period_title=gettext("Month"),
+        value_title=gettext("Actual"),
+        columns=[gettext("Result")],
     )
     context: dict[str, Any] = {
         "target": target,

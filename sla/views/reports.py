@@ -200,7 +200,7 @@ def sla_report_create(request: HttpRequest) -> HttpResponse:
 
 
 def _chart(counts: dict[str, int]):
-    return charts.stacked_bar(
+    return charts.stacked_spec(
         [
             charts.Segment(_("met"), counts["met"], STATE_COLOURS["met"]),
             charts.Segment(_("breached"), counts["breached"], STATE_COLOURS["breached"]),
@@ -208,6 +208,7 @@ def _chart(counts: dict[str, int]):
         ],
         title=_("Targets met, breached and not measured"),
         width=560,
+        label_title=_("Result"),
     )
 
 

@@ -127,7 +127,14 @@ def _group_chart(rows: list[selectors.GroupResult], title: str, label_of) -> Any
         for row in rows
         if row.satisfaction is not None
     ]
-    return charts.bar_chart(bars, title=title, max_value=100, width=560)
+    return charts.bar_spec(
+        bars,
+        title=title,
+        max_value=100,
+        width=560,
+        label_title=gettext("Organisation"),
+        value_title=gettext("Satisfaction"),
+    )
 
 
 @login_required
