@@ -4,11 +4,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import pickers
 from .models import Calendar, CalendarOverride, Contact, Department, Organisation
 from .pickers import use_picker
+from .uploads import validate_upload
 
 
 def bootstrap_widgets(form: forms.BaseForm) -> forms.BaseForm:
@@ -32,6 +34,25 @@ class BootstrapFormMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bootstrap_widgets(self)
+
+
+class CsvUploadForm(BootstrapFormMixin, forms.Form):
+    """The file of an all-or-nothing CSV import (read with ``itsm.core.csvimport.read_csv``)."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8 (with or without BOM) or GB18030, comma separated, with a header row; at most 2 MB."),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        try:
+            validate_upload(upload)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("file", exc.messages)) from exc
+        if not (upload.name or "").lower().endswith((".csv", ".txt")):
+            raise ValidationError(_("Upload a .csv file."))
+        return upload
 
 
 class OrganisationForm(BootstrapFormMixin, forms.ModelForm):

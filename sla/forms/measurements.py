@@ -11,13 +11,11 @@ from datetime import date
 from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from itsm.core.forms import BootstrapFormMixin
+from itsm.core.forms import BootstrapFormMixin, CsvUploadForm
 from itsm.core.pickers import PickerField
-from itsm.core.uploads import validate_upload
 
 from .. import pickers
 from ..choices import AgreementKind, AgreementStatus, TargetUnit
@@ -84,21 +82,8 @@ class MeasurementForm(BootstrapFormMixin, forms.Form):
         return data
 
 
-class MeasurementImportForm(BootstrapFormMixin, forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8 (with or without BOM) or GB18030, comma separated, with a header row; at most 2 MB."),
-    )
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        try:
-            validate_upload(upload)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict.get("file", exc.messages)) from exc
-        if not (upload.name or "").lower().endswith((".csv", ".txt")):
-            raise ValidationError(_("Upload a .csv file."))
-        return upload
+class MeasurementImportForm(CsvUploadForm):
+    """The CSV file of an import (all or nothing)."""
 
 
 class MeasurementFilterForm(BootstrapFormMixin, forms.Form):

@@ -20,8 +20,6 @@ row): ``PermissionDenied`` otherwise.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,9 +36,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from itsm.core.audit import set_actor
+from itsm.core.csvimport import read_csv
 from itsm.core.models import User
 from itsm.core.permissions import can
-from itsm.core.sanitize import clean_text
 
 from ..choices import TIME_UNITS, MeasurementSource, Metric, Priority, ReportStatus, TargetUnit
 from ..models import Agreement, Measurement, ServiceLevelTarget, SlaReport
@@ -491,17 +489,6 @@ def measurement_bulk_record(*, rows: list[dict[str, Any]], source: str, actor: U
 # --- CSV import --------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 with or without a BOM (Excel's "CSV UTF-8"), else GB18030 (Excel's plain "CSV"
-    on a Chinese Windows)."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError({"file": _("The file is neither UTF-8 nor GB18030 text.")})
-
-
 def _normal(text: str) -> str:
     return " ".join(str(text).replace("\u3000", " ").split()).casefold()
 
@@ -531,34 +518,8 @@ def _choice_names(choices: Any) -> dict[str, str]:
     return names
 
 
-def _delimiter(first_line: str) -> str:
-    counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t")}
-    return max(counts, key=lambda delimiter: counts[delimiter]) if any(counts.values()) else ","
-
-
 def _read_csv(file: Any) -> list[list[str]]:
-    size = getattr(file, "size", None)
-    if size is not None and size > IMPORT_MAX_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(limit)s MB.") % {"limit": IMPORT_MAX_BYTES >> 20}})
-    if hasattr(file, "seek"):
-        file.seek(0)
-    data = file.read(IMPORT_MAX_BYTES + 1)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > IMPORT_MAX_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(limit)s MB.") % {"limit": IMPORT_MAX_BYTES >> 20}})
-    if b"\x00" in data:
-        raise ValidationError({"file": _("This is not a CSV text file.")})
-    text = _decode(data)
-    if not text.strip():
-        raise ValidationError({"file": _("The file is empty.")})
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0])))
-    except csv.Error as exc:
-        raise ValidationError({"file": _("The file is not valid CSV: %(error)s") % {"error": exc}}) from exc
-    if len(records) - 1 > IMPORT_MAX_ROWS:
-        raise ValidationError({"file": _("At most %(count)s rows at once.") % {"count": IMPORT_MAX_ROWS}})
-    return [[clean_text(cell) for cell in record] for record in records]
+    return read_csv(file, max_bytes=IMPORT_MAX_BYTES, max_rows=IMPORT_MAX_ROWS)
 
 
 def _columns(header: list[str], errors: list[RowError]) -> dict[str, int]:
