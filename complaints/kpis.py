@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core import calendar as business_calendar
+from itsm.core.exports import Column
 from itsm.core.periods import Period
 from kpi.registry import Figures, grouped, in_period, kpi_source, scope
 
-from .choices import ComplaintStatus
+from .choices import Category, ComplaintStatus
 from .models import Complaint
 
 # A breakdown's column on a complaint.
@@ -29,7 +32,35 @@ ELEMENT_FIELDS = {
     "service": "related_service_id",
     "technician": "handler_id",
 }
-BREAKDOWNS = tuple(ELEMENT_FIELDS)
+
+
+def export_columns() -> list[Column]:
+    """What a complaint behind a figure exports with (the drill-down's CSV / XLSX); the
+    working day's length is read once per export, for the reply time."""
+    day_seconds = Decimal(int(business_calendar.working_day_length().total_seconds()))
+
+    def reply_days(complaint: Complaint) -> Decimal | None:
+        seconds = complaint.reply_working_seconds
+        return None if seconds is None else (Decimal(seconds) / day_seconds).quantize(Decimal("0.01"))
+
+    return [
+        (_("Reference"), "reference"),
+        (_("Title"), "title"),
+        (_("Received at"), "received_at"),
+        (_("Customer organisation"), "organisation.name"),
+        (_("Contact"), "contact.name"),
+        (_("Department"), "contact.department.name"),
+        (_("Related service"), "related_service.name"),
+        (_("Handler"), "handler"),
+        (_("Status"), "status"),
+        (_("Severity"), "severity"),
+        (_("Category"), "category"),
+        (_("Reply time (working days)"), reply_days),
+        (_("Resolved at"), "resolved_at"),
+        (_("Satisfaction with the result"), "result_satisfaction"),
+        (_("Feedback received at"), "feedback_at"),
+        (_("Times reopened"), "reopen_count"),
+    ]
 
 
 # --- reply time ---------------------------------------------------------------------------
@@ -54,7 +85,8 @@ def _per_working_day() -> Decimal:
     model="complaints.complaint",
     unit="working_days",
     records=_reply_records,
-    breakdowns=BREAKDOWNS,
+    breakdowns=ELEMENT_FIELDS,
+    columns=export_columns,
     scale=_per_working_day,
 )
 def reply_time(period: Period, kind: str) -> dict[int, Figures]:
@@ -82,7 +114,8 @@ def _rated_records(period: Period, kind: str, element_id: int) -> QuerySet:
     model="complaints.complaint",
     unit="percent",
     records=_rated_records,
-    breakdowns=BREAKDOWNS,
+    breakdowns=ELEMENT_FIELDS,
+    columns=export_columns,
 )
 def result_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the customers' ratings of the result given in the period that are satisfied
@@ -113,7 +146,8 @@ def _resolved_records(period: Period, kind: str, element_id: int) -> QuerySet:
     model="complaints.complaint",
     unit="percent",
     records=_resolved_records,
-    breakdowns=BREAKDOWNS,
+    breakdowns=ELEMENT_FIELDS,
+    columns=export_columns,
 )
 def reopen_rate(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the complaints last resolved in the period that were reopened at least once."""
@@ -129,12 +163,37 @@ def reopen_rate(period: Period, kind: str) -> dict[int, Figures]:
 # --- how many ------------------------------------------------------------------------------
 
 
+# A category as a breakdown element: its place among the choices (element ids are numbers),
+# worked out in the query (CASE), so the count by category is still one GROUP BY.
+CATEGORY_NUMBERS = {value: number for number, value in enumerate(Category.values, start=1)}
+COUNT_FIELDS = {**ELEMENT_FIELDS, "category": "category_number"}
+
+
 def _received(period: Period) -> QuerySet:
-    return Complaint.objects.filter(in_period("received_at", period)).exclude(status=ComplaintStatus.WITHDRAWN)
+    category_number = Case(
+        *(When(category=value, then=Value(number)) for value, number in CATEGORY_NUMBERS.items()),
+        default=None,
+        output_field=IntegerField(),
+    )
+    return (
+        Complaint.objects.filter(in_period("received_at", period))
+        .exclude(status=ComplaintStatus.WITHDRAWN)
+        .annotate(category_number=category_number)
+    )
 
 
 def _received_records(period: Period, kind: str, element_id: int) -> QuerySet:
-    return scope(_received(period), ELEMENT_FIELDS, kind, element_id)
+    return scope(_received(period), COUNT_FIELDS, kind, element_id)
+
+
+def _category_labels(kind: str, numbers: list[int]) -> dict[int, str]:
+    """A category's name, in the product's language (frozen into the values like an
+    organisation's name)."""
+    if kind != "category":
+        return {}
+    labels = dict(Category.choices)
+    with translation.override(settings.LANGUAGE_CODE):
+        return {n: str(labels[value]) for value, n in CATEGORY_NUMBERS.items() if n in numbers}
 
 
 @kpi_source(
@@ -143,11 +202,14 @@ def _received_records(period: Period, kind: str, element_id: int) -> QuerySet:
     model="complaints.complaint",
     unit="count",
     records=_received_records,
-    breakdowns=BREAKDOWNS,
+    breakdowns=COUNT_FIELDS,
+    columns=export_columns,
     scale=Decimal(1),
+    labels=_category_labels,
 )
 def complaint_count(period: Period, kind: str) -> dict[int, Figures]:
     """The complaints received in the period, withdrawn ones left out (numerator: the count;
-    denominator 1, so the value is the count itself: none received is 0, not "no data")."""
-    figures = grouped(_received(period), ELEMENT_FIELDS, kind, numerator=Count("pk"), denominator=Count("pk"))
+    denominator 1, so the value is the count itself: none received is 0, not "no data"); by
+    category too (complaints by category)."""
+    figures = grouped(_received(period), COUNT_FIELDS, kind, numerator=Count("pk"), denominator=Count("pk"))
     return {key: Figures(f.numerator, Decimal(1)) for key, f in figures.items()}

@@ -9,7 +9,7 @@ class KpiConfig(AppConfig):
     def ready(self) -> None:
         from itsm.core.history import audit_register
 
-        from . import periodic  # noqa: F401  (register the periodic check)
+        from . import home, periodic  # noqa: F401  (register the home panel and the periodic check)
         from .models import KpiDefinition, KpiTarget
 
         # Every change of a definition or a target is in the audit trail (issue 12, item 1).

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -115,7 +116,7 @@ def _earlier_years(definition: KpiDefinition, period: Period) -> list[tuple[Peri
         period_start__in=starts,
         value__isnull=False,
     ).values_list("period_start", "value")
-    return [(period_of(period.cycle, start), value) for start, value in closed]
+    return [(period_of(period.cycle, start), value) for start, value in closed if value is not None]
 
 
 def project(definition: KpiDefinition, period: Period, as_of: date) -> Projection | None:
@@ -167,7 +168,7 @@ def project(definition: KpiDefinition, period: Period, as_of: date) -> Projectio
                 shapes.append(so_far * final / then)
         else:
             shapes.append(so_far + (final - then))
-    projected = (run_rate + sum(shapes) / len(shapes)) / 2 if shapes else run_rate
+    projected = (run_rate + sum(shapes, Decimal(0)) / len(shapes)) / 2 if shapes else run_rate
     candidates = [run_rate, so_far if not count_like else run_rate, *shapes, projected]
     projected = _bounded(projected, definition.unit).quantize(PLACES)
     low = _bounded(min(candidates) - margin, definition.unit).quantize(PLACES)
@@ -256,11 +257,10 @@ def _recipients(definition: KpiDefinition) -> list[Any]:
 def _warn(definition: KpiDefinition, forecast: KpiForecast) -> None:
     url = f"{settings.SITE_URL}{reverse('kpi_detail', args=[definition.pk])}"
     context = {"definition": definition, "forecast": forecast, "url": url}
+
+    def queue(recipient: Recipient, key: str) -> None:
+        notification_queue(key=key, template="kpi/email/heading_for_miss", recipient=recipient, context=context)
+
     for person in _recipients(definition):
-        recipient = Recipient.of(person)
         key = f"kpi:{definition.pk}:{forecast.period_label}:heading-for-miss:{person.pk}"
-        transaction.on_commit(
-            lambda recipient=recipient, key=key: notification_queue(
-                key=key, template="kpi/email/heading_for_miss", recipient=recipient, context=context
-            )
-        )
+        transaction.on_commit(partial(queue, Recipient.of(person), key))

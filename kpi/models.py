@@ -30,6 +30,7 @@ class Unit(models.TextChoices):
     WORKING_DAYS = "working_days", _("working days")
     HOURS = "hours", _("hours")
     COUNT = "count", _("count")
+    RATING = "rating", _("rating (of 5)")
 
 
 class Direction(models.TextChoices):
@@ -43,6 +44,7 @@ class ElementKind(models.TextChoices):
     DEPARTMENT = "department", _("department")
     SERVICE = "service", _("service")
     TECHNICIAN = "technician", _("technician")
+    CATEGORY = "category", _("complaint category")
 
 
 class Status(models.TextChoices):

@@ -47,6 +47,12 @@ def compute_values() -> str:
         for _ in range(CLOSE_BACK):
             closed += kpi_close(definition, period)
             period = period.previous()
+    # Manual KPIs: the values entered are frozen when the report falls due ("no data" if none).
+    from .services import kpi_close_manual, manual_periods_due
+
+    for definition in KpiDefinition.objects.filter(is_active=True, source=MANUAL):
+        for due in manual_periods_due(definition, today, back=CLOSE_BACK):
+            closed += kpi_close_manual(definition, due)
     summary = f"{computed} running periods computed, {forecasts} forecasts, {closed} periods closed"
     if unknown:
         logger.warning("KPIs with no registered source: %s", ", ".join(unknown))

@@ -11,11 +11,15 @@ figure, whose ids a closed value keeps for the drill-down.
 A ``KpiDefinition`` names its source by key; its value is ``numerator / denominator`` times
 the source's ``scale`` (100 for a percentage; a working day's seconds inverted for a reply
 time), and no value at all when the denominator is 0 ("no data", never 0 % or 100 %).
+
+A source may name the ``columns`` its records export with (the drill-down's CSV / XLSX, in the
+shape of ``itsm.core.exports``: ``(label, accessor)`` pairs, or a function returning them when
+they need something read at export time); without them a record exports as its id and name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,7 +27,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
 
+from itsm.core.exports import Column
 from itsm.core.periods import Period
 
 OVERALL = "overall"
@@ -38,6 +44,10 @@ class Figures:
 Compute = Callable[[Period, str], Mapping[int, Figures]]
 Records = Callable[[Period, str, int], QuerySet]
 Labels = Callable[[str, list[int]], Mapping[int, str]]
+Columns = Sequence[Column] | Callable[[], Sequence[Column]]
+
+# A record's export when its source names no columns.
+DEFAULT_COLUMNS: tuple[Column, ...] = ((_("ID"), "pk"), (_("Record"), str))
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,19 @@ class KpiSource:
     description: str = ""
     # Names of a breakdown's elements (organisation names, technicians).
     labels: Labels | None = None
+    # The export's columns of a record (see the module); None: its id and name.
+    columns: Columns | None = None
+    # The column of each breakdown on a record (``{"organisation": "organisation_id"}``): with
+    # it, a period closing reads the records behind every element of a breakdown in one query
+    # instead of one query per element.
+    element_fields: Mapping[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def export_columns(self) -> list[Column]:
+        """The columns the records behind a figure export with (read now: a function's
+        columns may depend on the data, as a working day's length does)."""
+        columns = self.columns() if callable(self.columns) else self.columns
+        return list(columns if columns is not None else DEFAULT_COLUMNS)
 
     def value(self, figures: Figures) -> Decimal | None:
         if not figures.denominator:
@@ -75,11 +97,15 @@ def kpi_source(
     model: str,
     unit: str,
     records: Records,
-    breakdowns: tuple[str, ...] = (),
+    breakdowns: tuple[str, ...] | Mapping[str, str] = (),
     scale: Decimal | Callable[[], Decimal] = Decimal("100"),
     labels: Labels | None = None,
+    columns: Columns | None = None,
 ) -> Callable[[Compute], Compute]:
-    """Register the decorated ``compute`` function as the KPI source ``key``."""
+    """Register the decorated ``compute`` function as the KPI source ``key``. ``breakdowns``:
+    the element kinds it can group by, or better, each kind's column on a record (what
+    ``grouped`` and ``scope`` take), so a closing period reads each breakdown's records in one
+    query."""
 
     def register(compute: Compute) -> Compute:
         if key in _registry and _registry[key].compute is not compute:
@@ -91,10 +117,12 @@ def kpi_source(
             compute=compute,
             records=records,
             unit=unit,
-            breakdowns=breakdowns,
+            breakdowns=tuple(breakdowns),
             scale=scale,
             description=(compute.__doc__ or "").strip(),
             labels=labels,
+            columns=columns,
+            element_fields=dict(breakdowns) if isinstance(breakdowns, Mapping) else None,
         )
         return compute
 

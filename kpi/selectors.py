@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,27 +18,40 @@ from .models import ElementKind, KpiDefinition, KpiForecast, KpiValue
 TREND = 8  # periods on a dashboard card
 
 
-def dashboard() -> list[dict[str, Any]]:
-    """A card per active KPI: its newest overall value with data and the trend of its last
-    periods (two queries, whatever the number of KPIs and periods)."""
+def dashboard(*, element: tuple[str, int] | None = None, month: date | None = None) -> list[dict[str, Any]]:
+    """A card per active KPI: its newest value with data and the trend of its last periods
+    (three queries, whatever the number of KPIs and periods).
+
+    ``element`` (kind, id): that organisation's, department's or service's own values, for the
+    KPIs broken down by it (the others say so); ``month``: each KPI's period holding that month
+    (the month, its quarter, half-year or year) and the periods before it."""
     definitions = list(KpiDefinition.objects.filter(is_active=True).order_by("sort_order", "code"))
+    kind, element_id = element or (ElementKind.OVERALL, 0)
     trends: dict[int, list[KpiValue]] = defaultdict(list)
     values = KpiValue.objects.filter(
-        definition__in=definitions, element_kind=ElementKind.OVERALL, is_current=True
+        definition__in=definitions, element_kind=kind, element_id=element_id, is_current=True
     ).order_by("definition_id", "-period_start")
+    if month is not None:
+        values = values.filter(period_start__lte=month)
     for value in values:
         if len(trends[value.definition_id]) < TREND:
             trends[value.definition_id].append(value)
-    forecasts = running_forecasts(definitions)
-    return [
-        {
-            "definition": d,
-            "current": _headline(trends[d.pk]),
-            "trend": trends[d.pk][::-1],
-            "forecast": forecasts.get(d.pk),
-        }
-        for d in definitions
-    ]
+    # The running periods' forecasts are of the overall figure, today.
+    forecasts = running_forecasts(definitions) if element is None and month is None else {}
+    cards = []
+    for d in definitions:
+        trend = trends[d.pk]
+        current = _headline(trend) if month is None else _holding(trend, month)
+        cards.append(
+            {
+                "definition": d,
+                "current": current,
+                "trend": trend[::-1],
+                "forecast": forecasts.get(d.pk),
+                "broken_down": kind == ElementKind.OVERALL or kind in d.breakdowns,
+            }
+        )
+    return cards
 
 
 def running_forecasts(definitions: list[KpiDefinition]) -> dict[int, KpiForecast]:
@@ -51,6 +65,14 @@ def running_forecasts(definitions: list[KpiDefinition]) -> dict[int, KpiForecast
     )
     forecasts = KpiForecast.objects.filter(pk__in=Subquery(ids), period_end__gte=timezone.localdate())
     return {forecast.definition_id: forecast for forecast in forecasts}
+
+
+def _holding(newest_first: list[KpiValue], month: date) -> KpiValue | None:
+    """The value of the period holding ``month`` (values start on or before it): the newest,
+    if its period reaches the month; none stored, no figure."""
+    if newest_first and newest_first[0].period_end >= month:
+        return newest_first[0]
+    return None
 
 
 def _headline(newest_first: list[KpiValue]) -> KpiValue | None:
@@ -88,31 +110,29 @@ def forecast_accuracy(definition: KpiDefinition, closed: list[KpiValue]) -> dict
         (f.period_start, f.made_on): f
         for f in KpiForecast.objects.filter(definition=definition, period_start__in=[v.period_start for v in closed])
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
+    errors: list[Decimal] = []
+    within = calls_right = 0
     calendar = default_calendar()
     for value in closed:
         period = _period(definition, value)
         forecast = by_period.get((value.period_start, midpoint(period, calendar)))
-        if forecast is None or forecast.projected is None:
+        if forecast is None or forecast.projected is None or forecast.low is None or forecast.high is None:
             continue
-        error = value.value - forecast.projected if value.value is not None else None
-        within = value.value is not None and forecast.low <= value.value <= forecast.high
-        missed = misses(value.value, value.target, definition.direction)
-        rows.append(
-            {
-                "value": value,
-                "forecast": forecast,
-                "error": error,
-                "within": within,
-                "call_right": value.value is not None and forecast.heading_for_miss == missed,
-            }
-        )
-    errors = [abs(row["error"]) for row in rows if row["error"] is not None]
+        actual = value.value
+        error = actual - forecast.projected if actual is not None else None
+        inside = actual is not None and forecast.low <= actual <= forecast.high
+        right = actual is not None and forecast.heading_for_miss == misses(actual, value.target, definition.direction)
+        rows.append({"value": value, "forecast": forecast, "error": error, "within": inside, "call_right": right})
+        if error is not None:
+            errors.append(abs(error))
+        within += inside
+        calls_right += right
     return {
         "rows": rows,
-        "mean_error": (sum(errors) / len(errors)).quantize(Decimal("0.01")) if errors else None,
-        "within": sum(row["within"] for row in rows),
-        "calls_right": sum(row["call_right"] for row in rows),
+        "mean_error": (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.01")) if errors else None,
+        "within": within,
+        "calls_right": calls_right,
     }
 
 

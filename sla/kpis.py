@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from itsm.core.exports import Column
 from itsm.core.periods import Period
 from kpi.registry import Figures, grouped, kpi_source, scope
 
@@ -25,7 +26,19 @@ ELEMENT_FIELDS = {
     "organisation": "target__agreement__counterparty_id",
     "service": "target__agreement__services",
 }
-BREAKDOWNS = tuple(ELEMENT_FIELDS)
+# What a measurement behind a figure exports with (the drill-down's CSV / XLSX).
+EXPORT_COLUMNS: list[Column] = [
+    (_("Agreement"), "target.agreement.number"),
+    (_("Agreement title"), "target.agreement.title"),
+    (_("Customer organisation"), "target.agreement.counterparty.name"),
+    (_("Target"), "target"),
+    (_("Month"), lambda measurement: f"{measurement.period:%Y-%m}"),
+    (_("Actual"), "actual"),
+    (_("Target met"), "met"),
+    (_("Cases measured"), "sample_size"),
+    (_("Source"), "source"),
+    (_("Note"), "note"),
+]
 
 
 def _measured(period: Period) -> QuerySet:
@@ -44,7 +57,8 @@ def _measured_records(period: Period, kind: str, element_id: int) -> QuerySet:
     model="sla.measurement",
     unit="percent",
     records=_measured_records,
-    breakdowns=BREAKDOWNS,
+    breakdowns=ELEMENT_FIELDS,
+    columns=EXPORT_COLUMNS,
 )
 def attainment(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the SLA targets' monthly measurements of the months in the period that met

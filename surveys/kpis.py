@@ -1,7 +1,8 @@
 """The KPI sources of satisfaction (``kpi.registry``): incident handling satisfaction and
 call-backs within 24 hours from ticket call-backs, customer service satisfaction and the
-survey response rate from campaigns (reference 000 §7, 002 §二), each for a period and a
-breakdown in one grouped query.
+survey response rate from campaigns (reference 000 §7, 002 §二), and for the scorecards
+(004 第八条) the technician's three average call-back ratings and the share of faults fixed,
+each for a period and a breakdown in one grouped query.
 
 Which records count for a period (the calendar's local days, ``Period.bounds``): a call-back's
 satisfaction when it was *answered* in the period; a call-back's promptness when its ticket was
@@ -16,8 +17,11 @@ nothing to measure that from.
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.periods import Period
@@ -42,6 +46,48 @@ CAMPAIGN_FIELDS = {
     "department": "department_id",
 }
 
+# What the records behind a figure export with (the drill-down's CSV / XLSX).
+CALLBACK_COLUMNS = [
+    (_("Ticket"), "ticket.ticket_ref"),
+    (_("Organisation"), "ticket.organisation.name"),
+    (_("Requester"), "ticket.requester_name"),
+    (_("Department"), "ticket.requester.department.name"),
+    (_("Technician"), "ticket.technician_name"),
+    (_("Resolved at"), "ticket.resolved_at"),
+    (_("Call-back due"), "due_at"),
+    (_("Answered at"), "answered_at"),
+    (_("Method"), "method"),
+    (_("Fault fixed"), "fixed"),
+    (_("Service attitude"), "rating_attitude"),
+    (_("Service speed"), "rating_speed"),
+    (_("Service effect"), "rating_effect"),
+    (_("Satisfied overall"), "satisfied"),
+    (_("The customer complained"), "complaint_raised"),
+    (_("Comment"), "comment"),
+]
+INVITATION_COLUMNS = [
+    (_("Campaign"), "campaign.title"),
+    (_("Campaign closes at"), "campaign.closes_at"),
+    (_("Organisation"), "organisation.name"),
+    (_("Department"), "department.name"),
+    (_("Contact"), "contact.name"),
+    (_("Email"), "email"),
+    (_("Status"), "status"),
+    (_("Sent at"), "sent_at"),
+    (_("Reminders sent"), "reminders_sent"),
+    (_("Answered at"), "answered_at"),
+    (_("Marked invalid at"), "bounced_at"),
+]
+ANSWER_COLUMNS = [
+    (_("Campaign"), "campaign.title"),
+    (_("Question"), "question"),
+    (_("Organisation"), "organisation.name"),
+    (_("Department"), "department.name"),
+    (_("Submitted at"), "response.submitted_at"),
+    (_("Rating"), "value"),
+    (_("Comment"), "comment"),
+]
+
 
 # --- incident handling satisfaction (客户事件处理满意度) --------------------------------------
 
@@ -61,7 +107,8 @@ def _answered_callback_records(period: Period, kind: str, element_id: int) -> Qu
     model="surveys.callback",
     unit="percent",
     records=_answered_callback_records,
-    breakdowns=tuple(CALLBACK_FIELDS),
+    breakdowns=CALLBACK_FIELDS,
+    columns=CALLBACK_COLUMNS,
 )
 def callback_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the call-backs answered in the period whose customer said they were satisfied
@@ -75,6 +122,113 @@ def callback_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
         numerator=Count("pk", filter=Q(satisfied=True)),
         denominator=Count("pk"),
     )
+
+
+# --- the technician's ratings and the fixed rate (the scorecards, 004 第八条) ------------------
+#
+# The three 1–5 ratings a call-back gives the ticket's technician — attitude (服务态度), speed
+# (服务速度), effect (服务效果) — averaged: numerator the sum of the ratings, denominator how many
+# were given, scale 1, unit "rating" (shown "4.3 / 5"). One source per rating, registered from
+# one definition.
+
+
+def _rated_callbacks(period: Period, rating: str) -> QuerySet:
+    return _answered_callbacks(period).filter(**{f"{rating}__isnull": False})
+
+
+def _register_rating(field: str, key: str, label: Promise, aspect: str) -> None:
+    def records(period: Period, kind: str, element_id: int) -> QuerySet:
+        return scope(_rated_callbacks(period, field), CALLBACK_FIELDS, kind, element_id)
+
+    def compute(period: Period, kind: str) -> dict[int, Figures]:
+        return grouped(
+            _rated_callbacks(period, field), CALLBACK_FIELDS, kind, numerator=Sum(field), denominator=Count("pk")
+        )
+
+    compute.__doc__ = (
+        f"The average 1–5 rating of the technician's {aspect} in the call-backs answered in the "
+        "period. Numerator: the sum of the ratings; denominator: the call-backs that gave one."
+    )
+    kpi_source(
+        key,
+        label=label,
+        model="surveys.callback",
+        unit="rating",
+        records=records,
+        breakdowns=CALLBACK_FIELDS,
+        scale=Decimal(1),
+        columns=CALLBACK_COLUMNS,
+    )(compute)
+
+
+_register_rating(
+    "rating_attitude",
+    "surveys.callback_rating_attitude",
+    _("Service attitude (average rating)"),
+    "service attitude (服务态度)",
+)
+_register_rating(
+    "rating_speed", "surveys.callback_rating_speed", _("Service speed (average rating)"), "service speed (服务速度)"
+)
+_register_rating(
+    "rating_effect", "surveys.callback_rating_effect", _("Service effect (average rating)"), "service effect (服务效果)"
+)
+
+
+def _fix_answered(period: Period) -> QuerySet:
+    return _answered_callbacks(period).filter(fixed__isnull=False)
+
+
+def _fix_answered_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_fix_answered(period), CALLBACK_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.callback_fixed_rate",
+    label=_("Faults fixed (call-backs)"),
+    model="surveys.callback",
+    unit="percent",
+    records=_fix_answered_records,
+    breakdowns=CALLBACK_FIELDS,
+    columns=CALLBACK_COLUMNS,
+)
+def callback_fixed_rate(period: Period, kind: str) -> dict[int, Figures]:
+    """Share of the call-backs answered in the period in which the customer said the fault was
+    fixed (问题解决率, "is the fault fixed?"). Numerator: call-backs answered "fixed"; denominator:
+    call-backs answered (every answer says yes or no)."""
+    return grouped(
+        _fix_answered(period),
+        CALLBACK_FIELDS,
+        kind,
+        numerator=Count("pk", filter=Q(fixed=True)),
+        denominator=Count("pk"),
+    )
+
+
+def _complaining(period: Period) -> QuerySet:
+    return _answered_callbacks(period).filter(complaint_raised=True)
+
+
+def _complaining_records(period: Period, kind: str, element_id: int) -> QuerySet:
+    return scope(_complaining(period), CALLBACK_FIELDS, kind, element_id)
+
+
+@kpi_source(
+    "surveys.callback_complaints",
+    label=_("Complaints made at call-back"),
+    model="surveys.callback",
+    unit="count",
+    records=_complaining_records,
+    breakdowns=CALLBACK_FIELDS,
+    scale=Decimal(1),
+    columns=CALLBACK_COLUMNS,
+)
+def callback_complaints(period: Period, kind: str) -> dict[int, Figures]:
+    """The call-backs answered in the period in which the customer complained about the ticket
+    (``complaint_raised``): complaints against the ticket's technician. Numerator: the count;
+    denominator 1, so the value is the count itself (none is 0, not "no data")."""
+    figures = grouped(_complaining(period), CALLBACK_FIELDS, kind, numerator=Count("pk"), denominator=Count("pk"))
+    return {key: Figures(f.numerator, Decimal(1)) for key, f in figures.items()}
 
 
 # --- call-backs within 24 hours -----------------------------------------------------------
@@ -97,7 +251,8 @@ def _callbacks_due_records(period: Period, kind: str, element_id: int) -> QueryS
     model="surveys.callback",
     unit="percent",
     records=_callbacks_due_records,
-    breakdowns=tuple(CALLBACK_FIELDS),
+    breakdowns=CALLBACK_FIELDS,
+    columns=CALLBACK_COLUMNS,
 )
 def callback_within_24h(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the tickets resolved in the period (each needs a call-back) whose call-back was
@@ -134,7 +289,8 @@ def _rating_answer_records(period: Period, kind: str, element_id: int) -> QueryS
     model="surveys.answer",
     unit="percent",
     records=_rating_answer_records,
-    breakdowns=tuple(CAMPAIGN_FIELDS),
+    breakdowns=CAMPAIGN_FIELDS,
+    columns=ANSWER_COLUMNS,
 )
 def campaign_satisfaction(period: Period, kind: str) -> dict[int, Figures]:
     """Share of the answers to rating questions (1–5), in the survey responses submitted in the
@@ -167,7 +323,8 @@ def _delivered_invitation_records(period: Period, kind: str, element_id: int) ->
     model="surveys.invitation",
     unit="percent",
     records=_delivered_invitation_records,
-    breakdowns=tuple(CAMPAIGN_FIELDS),
+    breakdowns=CAMPAIGN_FIELDS,
+    columns=INVITATION_COLUMNS,
 )
 def response_rate(period: Period, kind: str) -> dict[int, Figures]:
     """Invitations answered over invitations delivered, for the campaigns whose close date

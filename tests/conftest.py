@@ -19,16 +19,17 @@ from tests.factories import UserFactory
 # these would not. Under pytest-xdist a worker runs other files' ordinary tests after such a
 # test, and they expect the database as migrated.
 _SEEDS = {
-    "core": ("itsm.core.migrations.0002_roles_and_default_calendar", "create_default_calendar"),
-    "complaints": ("complaints.migrations.0002_default_targets", "create_targets"),
-    "kpi": ("kpi.migrations.0002_seed_kpis", "seed"),
+    "core": [("itsm.core.migrations.0002_roles_and_default_calendar", "create_default_calendar")],
+    "complaints": [("complaints.migrations.0002_default_targets", "create_targets")],
+    "kpi": [
+        ("kpi.migrations.0002_seed_kpis", "seed"),
+        ("kpi.migrations.0004_complaints_by_category_and_ratings", "seed"),
+    ],
 }
 
 
 def _reseed_after_flush(sender, **kwargs):
-    seed = _SEEDS.get(sender.label)
-    if seed is not None:
-        module, function = seed
+    for module, function in _SEEDS.get(sender.label, []):
         # As a migration seeds them: no audit trail entries (the KPIs are audited models; their
         # entries would sit in the trail of the next test, which counts the trail's queries).
         with disable_auditlog():

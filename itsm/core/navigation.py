@@ -40,6 +40,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Monthly SLA reports"), "sla_report_list", "sla.view_slareport", _("Service levels")),
     NavItem(_("Agreement reviews"), "review_due_list", "sla.view_agreementreview", _("Service levels")),
     NavItem(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition", _("KPIs")),
+    NavItem(_("Scorecards"), "kpi_scorecards", "kpi.view_kpidefinition", _("KPIs")),
+    NavItem(_("Manage KPIs"), "kpi_manage_list", "kpi.change_kpidefinition", _("KPIs")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
@@ -93,8 +95,12 @@ ROLE_HOME: dict[str, dict] = {
         ],
     },
     "br_manager": {
-        "summary": _("Own escalated complaints, approve survey campaigns and follow the improvement items."),
+        "summary": _(
+            "Run the relationship from the KPI dashboard, own escalated complaints, approve survey campaigns "
+            "and follow the improvement items."
+        ),
         "links": [
+            HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
             HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
@@ -102,10 +108,14 @@ ROLE_HOME: dict[str, dict] = {
         ],
     },
     "department_head": {
-        "summary": _("Take the complaints escalated to the second level and see them through to closure."),
+        "summary": _(
+            "Take the complaints escalated to the second level and see them through to closure; follow your "
+            "department's KPIs and scorecard."
+        ),
         "links": [
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
+            HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
         ],
     },
     "management_rep": {
@@ -116,13 +126,16 @@ ROLE_HOME: dict[str, dict] = {
         "links": [
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
+            HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
         ],
     },
     "process_owner": {
         "summary": _(
-            "See everything that is overdue, set the complaint deadlines and business calendars, read the audit trail."
+            "See everything that is overdue, keep the KPIs and their targets, set the complaint deadlines and "
+            "business calendars, read the audit trail."
         ),
         "links": [
+            HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
             HomeLink(_("Complaint deadlines"), "complaint_target_list", "complaints.view_complainttarget"),
             HomeLink(_("Business calendars"), "calendar_list", "core.view_calendar"),
             HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
@@ -139,9 +152,10 @@ ROLE_HOME: dict[str, dict] = {
         ],
     },
     "quality_manager": {
-        "summary": _("Follow the company-level satisfaction surveys and their results."),
+        "summary": _("Follow the company-level satisfaction surveys and their results, and the KPIs."),
         "links": [
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
         ],
     },

@@ -11,7 +11,8 @@ from rest_framework import serializers
 
 from itsm.core.api.serializers import StrictInputMixin
 
-from ..models import KpiDefinition, KpiTarget, KpiValue
+from ..models import ElementKind, KpiDefinition, KpiForecast, KpiTarget, KpiValue
+from ..services import BREAKDOWN_KINDS, DEFINITION_FIELDS
 
 
 class KpiValueSerializer(serializers.ModelSerializer):
@@ -40,15 +41,40 @@ class KpiValueSerializer(serializers.ModelSerializer):
             "is_current",
             "reason",
             "computed_at",
+            "computed_by",
+        ]
+        read_only_fields = fields
+
+
+class KpiForecastSerializer(serializers.ModelSerializer):
+    """Where the running period's overall value is heading, as forecast on ``made_on``."""
+
+    class Meta:
+        model = KpiForecast
+        fields = [
+            "period_label",
+            "period_start",
+            "period_end",
+            "made_on",
+            "fraction",
+            "value_so_far",
+            "projected",
+            "low",
+            "high",
+            "target",
+            "heading_for_miss",
+            "seasonal",
         ]
         read_only_fields = fields
 
 
 class KpiSerializer(serializers.ModelSerializer):
-    """A KPI's definition and its latest overall value (``current``: null before the first)."""
+    """A KPI's definition, its latest overall value (``current``: null before the first) and
+    the forecast of its running period (``forecast``: null when none is made)."""
 
     name = serializers.CharField(read_only=True)
     current = serializers.SerializerMethodField()
+    forecast = serializers.SerializerMethodField()
 
     class Meta:
         model = KpiDefinition
@@ -68,7 +94,9 @@ class KpiSerializer(serializers.ModelSerializer):
             "source",
             "breakdowns",
             "is_active",
+            "sort_order",
             "current",
+            "forecast",
         ]
         read_only_fields = fields
 
@@ -76,6 +104,11 @@ class KpiSerializer(serializers.ModelSerializer):
     def get_current(self, definition: KpiDefinition) -> dict[str, Any] | None:
         value = getattr(definition, "current_value", None)
         return KpiValueSerializer(value).data if value is not None else None
+
+    @extend_schema_field(KpiForecastSerializer(allow_null=True))
+    def get_forecast(self, definition: KpiDefinition) -> dict[str, Any] | None:
+        forecast = getattr(definition, "running_forecast", None)
+        return KpiForecastSerializer(forecast).data if forecast is not None else None
 
 
 class KpiTargetSerializer(StrictInputMixin, serializers.ModelSerializer):
@@ -95,3 +128,50 @@ class KpiRecordSerializer(serializers.Serializer):
     model = serializers.CharField(help_text=gettext_lazy("app_label.model of the record."))
     id = serializers.IntegerField()
     url = serializers.CharField(allow_null=True)
+
+
+class KpiDefinitionInputSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """A change of a KPI's definition (PATCH: the fields sent). The rules are the services':
+    breakdowns the source can give, its unit; the code fixed once there are values; unit,
+    source and cycle once a period is closed."""
+
+    read_only_names = frozenset({"id", "name", "current"})
+    source = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.source
+        max_length=60, help_text=gettext_lazy("A computation of the registry (its key), or “manual”.")
+    )
+    breakdowns = serializers.ListField(child=serializers.ChoiceField(choices=list(BREAKDOWN_KINDS)), allow_empty=True)
+
+    class Meta:
+        model = KpiDefinition
+        fields = list(DEFINITION_FIELDS)
+
+
+class ManualValueInputSerializer(StrictInputMixin, serializers.Serializer):
+    """One period's value of a manual KPI for one element: the value, or the numerator and the
+    denominator, or all three if they agree; a closed period's value is corrected only with a
+    ``reason`` (a new revision)."""
+
+    period = serializers.CharField(
+        max_length=12, help_text=gettext_lazy("A period label of the KPI's cycle: 2026-10, 2026-Q4, 2026-H2, 2026.")
+    )
+    element_kind = serializers.ChoiceField(choices=ElementKind.choices, default=ElementKind.OVERALL)
+    element_id = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, default=0, help_text=gettext_lazy("The element's id (0 for overall).")
+    )
+    value = serializers.DecimalField(max_digits=16, decimal_places=4, required=False, allow_null=True)
+    numerator = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
+    denominator = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class RecomputeInputSerializer(StrictInputMixin, serializers.Serializer):
+    period = serializers.CharField(
+        required=False,
+        max_length=12,
+        help_text="A period label of the KPI's cycle (2026-10, 2026-H2…); empty: the running period.",
+    )
+    reason = serializers.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Required for a closed period: it is recomputed as a new revision with this reason.",
+    )

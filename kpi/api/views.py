@@ -2,15 +2,21 @@
 
 * list / retrieve: the definitions (active ones; ``?is_active=false`` for the others) with
   their latest overall value and status (stored values only: no computation on read);
-* ``{id}/values/``: the stored values, newest period first, current revisions only unless
+* PATCH ``{id}/``: change the definition (the process owner; the services' rules: breakdowns
+  the source can give, the code fixed once there are values, unit / source / cycle once a
+  period is closed); PUT and DELETE are not offered;
+* ``{id}/values/``: GET the stored values, newest period first, current revisions only unless
   ``?revisions=all``; filters ``period`` (a label: ``2026-10``, ``2026-H2``), ``element_kind``,
-  ``element_id``, ``status``; paginated;
+  ``element_id``, ``status``; paginated. POST enters a manual KPI's value (the process owner;
+  a computed KPI's are refused with a 400; a closed period's only with a reason, as a new
+  revision);
 * ``{id}/targets/``: GET the targets; POST adds one (the process owner; targets of one scope
   never overlap, a 400 says so);
 * ``{id}/values/{value_id}/records/``: the records behind a value — the ids frozen with it for
   a closed period, the live ones for the running period; paginated.
 
-Reads need ``kpi.view_kpidefinition`` (every staff role); adding a target ``kpi.add_kpitarget``.
+Reads need ``kpi.view_kpidefinition`` (every staff role); adding a target ``kpi.add_kpitarget``,
+changing a definition ``kpi.change_kpidefinition``, entering a value ``kpi.add_kpivalue``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any, cast
 from django.apps import apps
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -28,15 +35,26 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from itsm.core.api.mixins import MissingMethodIs405Mixin
 from itsm.core.api.permissions import RolePermission
 from itsm.core.models import User
-from itsm.core.periods import Period
+from itsm.core.periods import Period, period_from_label, period_of
 from itsm.core.permissions import can
 
 from .. import services
-from ..models import ElementKind, KpiDefinition, KpiTarget, KpiValue, KpiValueRecord, Status
+from ..forecast import forecast_update
+from ..models import MANUAL, ElementKind, KpiDefinition, KpiTarget, KpiValue, KpiValueRecord, Status
 from ..registry import sources
-from .serializers import KpiRecordSerializer, KpiSerializer, KpiTargetSerializer, KpiValueSerializer
+from ..selectors import running_forecasts
+from .serializers import (
+    KpiDefinitionInputSerializer,
+    KpiRecordSerializer,
+    KpiSerializer,
+    KpiTargetSerializer,
+    KpiValueSerializer,
+    ManualValueInputSerializer,
+    RecomputeInputSerializer,
+)
 
 VALUE_FILTERS = [
     OpenApiParameter("period", OpenApiTypes.STR, description="A period label: 2026-10, 2026-Q4, 2026-H2, 2026."),
@@ -61,7 +79,7 @@ def _int(request: Request, name: str) -> int | None:
     list=extend_schema(summary="List the KPIs with their latest value"),
     retrieve=extend_schema(summary="One KPI with its latest value"),
 )
-class KpiViewSet(viewsets.ReadOnlyModelViewSet):
+class KpiViewSet(MissingMethodIs405Mixin, viewsets.ReadOnlyModelViewSet):
     queryset = KpiDefinition.objects.all()  # the model; the rows: get_queryset
     serializer_class = KpiSerializer
     permission_classes = [RolePermission]
@@ -71,13 +89,17 @@ class KpiViewSet(viewsets.ReadOnlyModelViewSet):
             definition=OuterRef("pk"), element_kind=ElementKind.OVERALL, is_current=True
         ).order_by("-period_start")
         queryset = KpiDefinition.objects.annotate(current_value_id=Subquery(latest.values("pk")[:1]))
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            return queryset  # a write reaches an inactive KPI too
         active = self.request.query_params.get("is_active", "true").lower() != "false"
         return queryset.filter(is_active=active).order_by("sort_order", "code")
 
     def _with_current(self, definitions: list[KpiDefinition]) -> list[KpiDefinition]:
         values = KpiValue.objects.in_bulk([d.current_value_id for d in definitions if d.current_value_id])  # type: ignore[attr-defined]
+        forecasts = running_forecasts(definitions)
         for definition in definitions:
             definition.current_value = values.get(definition.current_value_id)  # type: ignore[attr-defined]
+            definition.running_forecast = forecasts.get(definition.pk)  # type: ignore[attr-defined]
         return definitions
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -89,13 +111,49 @@ class KpiViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(KpiSerializer(definition).data)
 
     @extend_schema(
+        summary="Change a KPI's definition",
+        description=(
+            "The process owner. Breakdowns must be ones the source can give and the unit the source's; the code "
+            "is fixed once the KPI has values; the unit, source and cycle once a period is closed (make a new KPI)."
+        ),
+        request=KpiDefinitionInputSerializer,
+        responses={200: KpiSerializer},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        definition = self.get_object()
+        serializer = KpiDefinitionInputSerializer(definition, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.definition_update(definition, actor=cast(User, request.user), **serializer.validated_data)
+        return self.retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        methods=["GET"],
         summary="The KPI's stored values, newest period first",
         parameters=VALUE_FILTERS,
         responses={200: KpiValueSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @extend_schema(
+        methods=["POST"],
+        summary="Enter a manual KPI's value",
+        description=(
+            "A manual KPI only (a computed one: 400), by the process owner. One period (a label of the KPI's "
+            "cycle, begun already) and one element (overall, or a breakdown of the KPI); the value, or the "
+            "numerator and denominator, or all three if they agree. An open period's value is replaced; a closed "
+            "period's is corrected only with a reason, as a new revision (the earlier one stays readable)."
+        ),
+        request=ManualValueInputSerializer,
+        responses={201: KpiValueSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
     def values(self, request: Request, pk: str | None = None) -> Response:
         definition = self.get_object()
+        if request.method == "POST":
+            if not can(request.user, "add", KpiValue):
+                raise exceptions.PermissionDenied()
+            serializer = ManualValueInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            value = services.manual_value_set(definition, actor=cast(User, request.user), **serializer.validated_data)
+            return Response(KpiValueSerializer(value).data, status=status.HTTP_201_CREATED)
         values = KpiValue.objects.filter(definition=definition)
         params = request.query_params
         if params.get("revisions", "current") != "all":
@@ -120,6 +178,49 @@ class KpiViewSet(viewsets.ReadOnlyModelViewSet):
             values = values.filter(status=params["status"])
         page = self.paginate_queryset(values.order_by("-period_start", "element_kind", "element_label", "-revision"))
         return self.get_paginated_response(KpiValueSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Recompute a period",
+        description=(
+            "The process owner. An open period (the running one by default) is recomputed from the records as "
+            "they stand, the running one forecast again; a closed period only with a reason, as a new revision "
+            "(the earlier one stays readable). Returns the period's current values."
+        ),
+        request=RecomputeInputSerializer,
+        responses={200: KpiValueSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def recompute(self, request: Request, pk: str | None = None) -> Response:
+        definition = self.get_object()
+        if not can(request.user, "change", KpiValue):
+            raise exceptions.PermissionDenied()
+        serializer = RecomputeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if definition.source == MANUAL:
+            raise serializers.ValidationError({"source": [_("A manual KPI takes its values by form, import or API.")]})
+        today = timezone.localdate()
+        label = serializer.validated_data.get("period")
+        try:
+            period = period_from_label(definition.cycle, label) if label else period_of(definition.cycle, today)
+        except ValueError:
+            raise serializers.ValidationError({"period": [_("No such period of this KPI.")]}) from None
+        if period.start > today:
+            raise serializers.ValidationError({"period": [_("This period has not begun.")]})
+        closed = KpiValue.objects.filter(
+            definition=definition, period_start=period.start, is_current=True, closed=True
+        ).exists()
+        if closed:
+            services.kpi_revise(
+                definition, period, actor=cast(User, request.user), reason=serializer.validated_data.get("reason", "")
+            )
+        else:
+            services.kpi_compute(definition, period)
+            if period.end >= today:
+                forecast_update(definition, period, today)
+        values = KpiValue.objects.filter(definition=definition, period_start=period.start, is_current=True).order_by(
+            "element_kind", "element_label"
+        )
+        return Response(KpiValueSerializer(values, many=True).data)
 
     @extend_schema(methods=["GET"], summary="The KPI's targets", responses={200: KpiTargetSerializer(many=True)})
     @extend_schema(

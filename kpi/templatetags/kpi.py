@@ -24,13 +24,15 @@ BADGES = {
 
 @register.filter
 def kpi_figure(value: Decimal | None, unit: str) -> str:
-    """``95.2 %``, ``0.36 working days``, ``12``; ``—`` for no value."""
+    """``95.2 %``, ``0.36 working days``, ``12``, ``4.3 / 5``; ``—`` for no value."""
     if value is None:
         return "—"
     if unit == Unit.PERCENT:
         return f"{value:.1f} %"
     if unit == Unit.COUNT:
         return f"{value:.0f}"
+    if unit == Unit.RATING:
+        return f"{value:.1f} / 5"
     if unit == Unit.WORKING_DAYS:
         return _("%(value)s working days") % {"value": f"{value:.2f}"}
     return _("%(value)s hours") % {"value": f"{value:.1f}"}

@@ -8,21 +8,22 @@ period, live for the running one).
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from itsm.core.periods import Period
 from itsm.core.permissions import can
 
 from .. import selectors
-from ..models import KpiDefinition, KpiValue, KpiValueRecord
-from ..registry import sources
+from ..charts import sparkline_spec, trend_spec
+from ..filters import DashboardFilterForm
+from ..forms import RevisionForm
+from ..models import MANUAL, KpiDefinition, KpiValue, KpiValueRecord
+from .export import record_rows, value_records
 
 PAGE_SIZE = 50
 
@@ -36,7 +37,16 @@ def _require_view(request: HttpRequest) -> None:
 @require_GET
 def kpi_dashboard(request: HttpRequest) -> HttpResponse:
     _require_view(request)
-    return render(request, "kpi/dashboard.html", {"cards": selectors.dashboard()})
+    form = DashboardFilterForm(request.GET or None)
+    element = month = chosen = None
+    if form.is_bound and form.is_valid():
+        chosen = form.element()
+        element, month = (chosen[:2] if chosen else None), form.cleaned_data["month"]
+    cards = selectors.dashboard(element=element, month=month)
+    for card in cards:
+        card["sparkline"] = sparkline_spec(card["definition"], card["trend"])
+    context = {"cards": cards, "form": form, "element": chosen, "month": month}
+    return render(request, "kpi/dashboard.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -44,11 +54,26 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
 def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_view(request)
     definition = get_object_or_404(KpiDefinition, pk=pk)
+    return render_detail(request, definition, period=request.GET.get("period") or "")
+
+
+def render_detail(
+    request: HttpRequest,
+    definition: KpiDefinition,
+    *,
+    period: str = "",
+    revise_form: RevisionForm | None = None,
+    error: str = "",
+) -> HttpResponse:
+    """A KPI's page: its periods with their trend and forecast, the breakdown of ``period``
+    (the newest by default); re-rendered with a refused recomputation's form or error (400)."""
     history = list(selectors.overall_history(definition)[:24])
     labels = [value.period_label for value in history]
-    chosen = request.GET.get("period") or (labels[0] if labels else "")
+    chosen = period or (labels[0] if labels else "")
     overall = next((value for value in history if value.period_label == chosen), None)
     rows = list(selectors.breakdown(definition, chosen)) if overall is not None else []
+    forecast = selectors.running_forecasts([definition]).get(definition.pk)
+    may_recompute = can(request.user, "change", KpiValue)
     return render(
         request,
         "kpi/detail.html",
@@ -56,43 +81,47 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "definition": definition,
             "history": history,
             "period": chosen,
-            "unknown_period": bool(request.GET.get("period")) and overall is None,
+            "unknown_period": bool(period) and overall is None,
             "overall": overall,
             "rows": rows,
-            "forecast": selectors.running_forecasts([definition]).get(definition.pk),
+            "forecast": forecast,
+            "trend_chart": trend_spec(definition, history[::-1], forecast),
             "accuracy": selectors.forecast_accuracy(definition, history),
+            "may_recompute": may_recompute and definition.source != MANUAL,
+            "revise_form": revise_form or (RevisionForm() if may_recompute and overall and overall.closed else None),
+            "error": error,
         },
+        status=400 if (error or (revise_form is not None and revise_form.errors)) else 200,
     )
 
 
 @login_required
 @require_GET
 def kpi_records(request: HttpRequest, pk: int, value_id: int) -> HttpResponse:
+    """The records behind a value, a page at a time, with the columns they export with (the
+    frozen ones of a closed value, the live ones of a running one)."""
     _require_view(request)
     value = get_object_or_404(KpiValue.objects.select_related("definition"), pk=value_id, definition_id=pk)
-    definition = value.definition
-    if value.closed:
-        ids = KpiValueRecord.objects.filter(value=value).order_by("record_id").values_list("record_id", flat=True)
-    else:
-        kpi_source = sources().get(definition.source)
-        period = Period(value.period_start, value.period_end, definition.cycle)
-        ids = (
-            kpi_source.records(period, value.element_kind, value.element_id).order_by("pk").values_list("pk", flat=True)
-            if kpi_source is not None
-            else KpiValueRecord.objects.none().values_list("record_id", flat=True)
-        )
-    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
     try:
-        model = apps.get_model(value.record_model)
-    except (LookupError, ValueError):
-        model = None
-    found = model._default_manager.in_bulk(list(page.object_list)) if model is not None else {}
-    records = [{"id": pk, "record": found.get(pk)} for pk in page.object_list]
-    return render(
-        request,
-        "kpi/records.html",
-        {"definition": definition, "value": value, "page": page, "records": records},
+        queryset, columns = value_records(value)
+    except Http404:
+        queryset, columns = None, []
+    if queryset is not None and not can(request.user, "view", queryset.model):
+        raise PermissionDenied
+    page: Page = Paginator(queryset if queryset is not None else [], PAGE_SIZE).get_page(  # type: ignore[arg-type]
+        request.GET.get("page")
     )
+    frozen = KpiValueRecord.objects.filter(value=value).count() if value.closed else page.paginator.count
+    context = {
+        "definition": value.definition,
+        "value": value,
+        "page": page,
+        "headers": [label for label, _accessor in columns],
+        "records": record_rows(page.object_list, columns),
+        # Frozen ids whose records were deleted since (kept data expired, say).
+        "gone": max(0, frozen - page.paginator.count),
+    }
+    return render(request, "kpi/records.html", context)
 
 
 urlpatterns = [

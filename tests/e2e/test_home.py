@@ -20,22 +20,29 @@ HOMES = {
         [
             "complaints.awaiting_acceptance",
             "complaints.my_escalations",
+            "kpi.needing_attention",
             "surveys.campaigns_to_approve",
             "surveys.improvement_items",
         ],
         "complaints.my_escalations",
     ),
-    "head": (["complaints.level_2"], "complaints.level_2"),
-    "mrep": (["complaints.level_3"], "complaints.level_3"),
+    "head": (["complaints.level_2", "kpi.needing_attention"], "complaints.level_2"),
+    "mrep": (["complaints.level_3", "kpi.needing_attention"], "complaints.level_3"),
     "owner": (
-        ["complaints.overdue", "surveys.callbacks_overdue", "sla.reviews_overdue", "core.recent_changes"],
+        [
+            "complaints.overdue",
+            "kpi.needing_attention",
+            "surveys.callbacks_overdue",
+            "sla.reviews_overdue",
+            "core.recent_changes",
+        ],
         "complaints.overdue",
     ),
     "slm": (
         ["sla.underpinning_gaps", "sla.reports_to_approve", "sla.reviews_due", "sla.expiring"],
         "sla.underpinning_gaps",
     ),
-    "quality": (["surveys.running_campaigns"], "surveys.running_campaigns"),
+    "quality": (["kpi.needing_attention", "surveys.running_campaigns"], "surveys.running_campaigns"),
     "auditor": (["core.recent_changes"], "core.recent_changes"),
 }
 

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from complaints.models import Complaint
 from complaints.services import complaint_transition
@@ -125,6 +127,35 @@ def test_a_period_without_records_is_no_data_not_zero():
     assert (value.value, value.status, value.denominator) == (None, Status.NO_DATA, Decimal(0))
 
 
+def test_complaints_by_category_counts_each_category_in_one_grouped_query():
+    definition = KpiDefinition.objects.get(code="complaints_by_category")
+    for category in ("attitude", "attitude", "sla_breach", "other"):
+        make_complaint(received_at=local(2026, 10, 12, 10), category=category)
+    withdrawn = make_complaint(received_at=local(2026, 10, 13, 10), category="attitude")
+    Complaint.objects.filter(pk=withdrawn.pk).update(status="withdrawn")
+    make_complaint(received_at=local(2026, 11, 2, 10), category="attitude")  # November's
+
+    with CaptureQueriesContext(connection) as captured:
+        figures = source("complaints.count").compute(OCTOBER, "category")
+    [query] = [q["sql"] for q in captured.captured_queries if "complaints_complaint" in q["sql"]]
+    assert "GROUP BY" in query and "CASE" in query
+    # attitude is the first category, sla_breach the fourth, other the sixth.
+    assert {key: f.numerator for key, f in figures.items()} == {1: 2, 4: 1, 6: 1}
+
+    kpi_close(definition, OCTOBER)
+    values = {
+        v.element_label: v.value
+        for v in KpiValue.objects.filter(definition=definition, period_start=OCTOBER.start, element_kind="category")
+    }
+    # Named in the product's language, frozen with the value.
+    assert values == {"服务态度": Decimal(2), "违反SLA": Decimal(1), "其他": Decimal(1)}
+    attitude = KpiValue.objects.get(
+        definition=definition, period_start=OCTOBER.start, element_kind="category", element_id=1
+    )
+    assert attitude.records.count() == 2
+    assert KpiValue.objects.get(definition=definition, period_start=OCTOBER.start, element_kind="overall").value == 4
+
+
 # --- frozen at close, revised with a reason -------------------------------------------------
 
 
@@ -149,6 +180,37 @@ def test_a_closed_period_does_not_move_when_its_records_change_and_keeps_their_i
     assert kpi_compute(definition, h2) == 0 and kpi_close(definition, h2) is False
     closed.refresh_from_db()
     assert closed.value == Decimal("50.0000")
+
+
+def test_closing_reads_each_breakdowns_records_in_one_query_whatever_the_number_of_elements():
+    definition = KpiDefinition.objects.get(code="complaint_result_satisfaction")
+    H1 = period_of(Cycle.HALF_YEARLY, date(2026, 3, 1))
+
+    def rated(n: int) -> list[Complaint]:
+        made = [make_complaint() for _ in range(n)]
+        Complaint.objects.filter(pk__in=[c.pk for c in made]).update(
+            result_satisfaction=5, feedback_at=local(2026, 3, 3, 10)
+        )
+        return made
+
+    def queries_to_close(period) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            kpi_close(definition, period)
+        return len([q for q in captured.captured_queries if "complaints_complaint" in q["sql"]])
+
+    rated(2)
+    few = queries_to_close(H1)
+    KpiValue.objects.filter(definition=definition).delete()
+    definition.forecasts.all().delete()
+    more = rated(4)
+    assert queries_to_close(H1) == few
+    # Each organisation's value keeps its own complaints.
+    value = KpiValue.objects.get(
+        definition=definition, period_start=H1.start, element_kind="organisation", element_id=more[0].organisation_id
+    )
+    assert set(value.records.values_list("record_id", flat=True)) == {
+        c.pk for c in Complaint.objects.filter(organisation_id=more[0].organisation_id, feedback_at__isnull=False)
+    }
 
 
 def test_a_correction_of_a_closed_period_is_a_new_revision_with_a_reason(make_user):

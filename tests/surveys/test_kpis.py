@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from itsm.core.periods import Cycle, period_of
 from kpi.registry import OVERALL, source
@@ -207,6 +208,73 @@ def test_callback_satisfaction_counts_the_satisfied_answers_of_the_period(people
     assert ids(kpi.records(november, OVERALL, 0)) == {c["november"].pk}
 
 
+# --- the technician's ratings, faults fixed, complaints at call-back (the scorecards) --------
+
+
+@pytest.fixture
+def rated_callbacks(answered_callbacks):
+    c = answered_callbacks
+    CallBack.objects.filter(pk=c["c3"].pk).update(
+        rating_attitude=4, rating_speed=2, rating_effect=5, complaint_raised=True
+    )
+    CallBack.objects.filter(pk=c["c2"].pk).update(fixed=False)
+    # A rating left out is no rating (the columns are nullable), not a 0.
+    CallBack.objects.filter(pk=c["c4"].pk).update(rating_speed=None)
+    return c
+
+
+def test_the_average_ratings_of_the_technician_in_the_call_backs_of_the_period(people, rated_callbacks):
+    p, c = people, rated_callbacks
+    # October's answered call-backs: c1 (t1, a/a1) 3 3 3 · c2 (t2, a/a2) 5 5 5 · c3 (t1, b/b1) 4 2 5 ·
+    # c4 (t2, no requester) 5 – 5. November's and September's answers are left out.
+    attitude = source("surveys.callback_rating_attitude")
+    assert (attitude.unit, attitude.scale, attitude.breakdowns) == (
+        "rating",
+        Decimal(1),
+        ("organisation", "department", "technician"),
+    )
+    assert figures(attitude.compute(OCTOBER, OVERALL)) == {0: d(17, 4)}
+    assert attitude.value(attitude.compute(OCTOBER, OVERALL)[0]) == Decimal("4.2500")
+    assert figures(attitude.compute(OCTOBER, "technician")) == {p["t1"].pk: d(7, 2), p["t2"].pk: d(10, 2)}
+    assert figures(attitude.compute(OCTOBER, "organisation")) == {p["a"].pk: d(8, 2), p["b"].pk: d(4, 1)}
+    assert figures(attitude.compute(OCTOBER, "department")) == {
+        p["a1"].pk: d(3, 1),
+        p["a2"].pk: d(5, 1),
+        p["b1"].pk: d(4, 1),
+    }
+    speed = source("surveys.callback_rating_speed")
+    assert figures(speed.compute(OCTOBER, OVERALL)) == {0: d(10, 3)}  # c4 gave none
+    assert speed.value(speed.compute(OCTOBER, OVERALL)[0]) == Decimal("3.3333")
+    assert figures(speed.compute(OCTOBER, "technician")) == {p["t1"].pk: d(5, 2), p["t2"].pk: d(5, 1)}
+    assert ids(speed.records(OCTOBER, OVERALL, 0)) == {c["c1"].pk, c["c2"].pk, c["c3"].pk}
+    effect = source("surveys.callback_rating_effect")
+    assert figures(effect.compute(OCTOBER, OVERALL)) == {0: d(18, 4)}
+    assert figures(effect.compute(OCTOBER, "technician")) == {p["t1"].pk: d(8, 2), p["t2"].pk: d(10, 2)}
+    assert ids(effect.records(OCTOBER, "technician", p["t2"].pk)) == {c["c2"].pk, c["c4"].pk}
+
+
+def test_the_fixed_rate_is_the_share_of_answered_call_backs_saying_the_fault_was_fixed(people, rated_callbacks):
+    p, c = people, rated_callbacks
+    kpi = source("surveys.callback_fixed_rate")
+    assert (kpi.unit, kpi.breakdowns) == ("percent", ("organisation", "department", "technician"))
+    assert figures(kpi.compute(OCTOBER, OVERALL)) == {0: d(3, 4)}  # c2 not fixed
+    assert kpi.value(kpi.compute(OCTOBER, OVERALL)[0]) == Decimal("75.0000")
+    assert figures(kpi.compute(OCTOBER, "technician")) == {p["t1"].pk: d(2, 2), p["t2"].pk: d(1, 2)}
+    assert figures(kpi.compute(OCTOBER, "organisation")) == {p["a"].pk: d(1, 2), p["b"].pk: d(1, 1)}
+    assert ids(kpi.records(OCTOBER, "technician", p["t2"].pk)) == {c["c2"].pk, c["c4"].pk}
+
+
+def test_complaints_at_call_back_count_the_call_backs_where_the_customer_complained(people, rated_callbacks):
+    p, c = people, rated_callbacks
+    kpi = source("surveys.callback_complaints")
+    assert (kpi.unit, kpi.scale) == ("count", Decimal(1))
+    assert figures(kpi.compute(OCTOBER, OVERALL)) == {0: d(1, 1)}
+    assert figures(kpi.compute(OCTOBER, "technician")) == {p["t1"].pk: d(1, 1)}
+    assert ids(kpi.records(OCTOBER, "technician", p["t1"].pk)) == {c["c3"].pk}
+    # None is 0, not "no data".
+    assert kpi.value(kpi.compute(AUGUST, OVERALL)[0]) == Decimal(0)
+
+
 # --- call-backs within 24 hours ------------------------------------------------------------
 
 
@@ -395,6 +463,10 @@ def test_response_rate_is_answered_over_delivered_without_bounced_invitations(pe
 SOURCES = {
     "surveys.callback_satisfaction": "surveys_callback",
     "surveys.callback_within_24h": "surveys_callback",
+    "surveys.callback_rating_attitude": "surveys_callback",
+    "surveys.callback_rating_speed": "surveys_callback",
+    "surveys.callback_rating_effect": "surveys_callback",
+    "surveys.callback_fixed_rate": "surveys_callback",
     "surveys.campaign_satisfaction": "surveys_answer",
     "surveys.response_rate": "surveys_invitation",
 }
@@ -411,14 +483,32 @@ def test_no_records_is_denominator_zero(key):
     assert not kpi.records(AUGUST, OVERALL, 0).exists()
 
 
-@pytest.mark.parametrize("key", SOURCES)
+# A count's value is the count itself: none is 0, not "no data".
+COUNT_SOURCES = {"surveys.callback_complaints": "surveys_callback"}
+
+
+def test_each_source_names_the_columns_its_records_export_with():
+    with translation.override("en"):
+        for key in {**SOURCES, **COUNT_SOURCES}:
+            labels = [str(label) for label, _accessor in source(key).export_columns()]
+            assert len(labels) > 3 and "Record" not in labels, key
+        callback = [str(label) for label, _accessor in source("surveys.callback_satisfaction").export_columns()]
+    assert {"Ticket", "Technician", "Answered at", "Service attitude", "Satisfied overall", "Fault fixed"} <= set(
+        callback
+    )
+
+
+@pytest.mark.parametrize("key", {**SOURCES, **COUNT_SOURCES})
 def test_each_compute_is_one_query_whatever_the_number_of_elements(
     key, answered_callbacks, resolved_callbacks, answers, invitations
 ):
     kpi = source(key)
+    table = {**SOURCES, **COUNT_SOURCES}[key]
+    # Every answered call-back also a complaint, so the count has elements too.
+    CallBack.objects.filter(answered_at__isnull=False).update(complaint_raised=True)
     for kind in (OVERALL, *kpi.breakdowns):
         # No element at all (August) and several (the half-year): the same single query.
         for period, elements in ((AUGUST, 0), (H2, 2)):
             result, captured = compute_once(key, period, kind)
             assert len(result) >= (1 if kind == OVERALL else elements)
-            assert_one_aggregate(captured, SOURCES[key], kind)
+            assert_one_aggregate(captured, table, kind)

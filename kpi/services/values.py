@@ -1,20 +1,11 @@
-"""Writes of KPIs: computing a period's values, closing (freezing) them, correcting a closed
-period as a new revision, and the RAG rule.
-
-* ``kpi_compute(definition, period)`` computes the running period's values (overall and each
-  breakdown the definition asks for) from its source and stores them; run again it updates
-  them in place (idempotent).
-* ``kpi_close(definition, period)`` computes once more and freezes: the values are marked
-  closed with the ids of the records behind them, and never change again.
-* ``kpi_revise(definition, period, actor=, reason=)`` recomputes a closed period for a process
-  owner who gives a reason: a new revision of every value, the earlier one kept (not current).
-* ``rag(value, target, direction, tolerance)``: green when the target is met, amber within the
-  tolerance, red beyond; no value is "no data".
-"""
+"""Computed values: RAG, the target in force, a period computed, closed (frozen with its
+records) and revised; a target set."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,8 +17,8 @@ from itsm.core.audit import set_actor
 from itsm.core.periods import Period
 from itsm.core.permissions import can
 
-from .models import MANUAL, Direction, ElementKind, KpiDefinition, KpiTarget, KpiValue, KpiValueRecord, Status
-from .registry import OVERALL, KpiSource, source
+from ..models import MANUAL, Direction, ElementKind, KpiDefinition, KpiTarget, KpiValue, KpiValueRecord, Status
+from ..registry import OVERALL, KpiSource, source
 
 
 def rag(value: Decimal | None, target: Decimal | None, direction: str, tolerance: Decimal) -> str:
@@ -64,6 +55,8 @@ def element_labels(kind: str, ids: list[int]) -> dict[int, str]:
     """The names of a breakdown's elements as they stand now (frozen into the values)."""
     if kind == OVERALL or not ids:
         return {0: ""} if kind == OVERALL else {}
+    if kind not in (ElementKind.ORGANISATION, ElementKind.DEPARTMENT, ElementKind.SERVICE, ElementKind.TECHNICIAN):
+        return {}  # named by its source (a complaint category)
     from itsm.core.models import Department, Organisation, User
     from sla.models import Service
 
@@ -92,7 +85,8 @@ def _measure(definition: KpiDefinition, period: Period) -> tuple[KpiSource, list
     rows = []
     for kind in _kinds(definition, kpi_source):
         figures = kpi_source.compute(period, kind)
-        labels = element_labels(kind, [key for key in figures if key])
+        ids = [key for key in figures if key]
+        labels = (kpi_source.labels(kind, ids) if kpi_source.labels is not None else {}) or element_labels(kind, ids)
         for element_id, figure in figures.items():
             value = kpi_source.value(figure)
             target = target_for(definition, period.end, kind, element_id)
@@ -149,43 +143,91 @@ def kpi_compute(definition: KpiDefinition, period: Period) -> int:
             (v.element_kind, v.element_id): v
             for v in KpiValue.objects.filter(definition=locked, period_start=period.start, is_current=True)
         }
+        changed, added = [], []
         for row in rows:
-            key = (row["element_kind"], row["element_id"])
-            fields = {**_period_fields(period), **row, "computed_at": now, "record_model": kpi_source.model}
-            if key in current:
-                value = current.pop(key)
-                for name, field_value in fields.items():
-                    setattr(value, name, field_value)
-                value.save()
-            else:
-                KpiValue.objects.create(definition=locked, **fields)
+            fields = {**_period_fields(period), **row, "record_model": kpi_source.model}
+            value = current.pop((row["element_kind"], row["element_id"]), None)
+            if value is None:
+                added.append(KpiValue(definition=locked, computed_at=now, **fields))
+            elif any(getattr(value, name) != fields[name] for name in _RECOMPUTED):
+                for name in _RECOMPUTED:
+                    setattr(value, name, fields[name])
+                changed.append(value)
+        # In bulk, and only what moved: a breakdown by organisation holds thousands of
+        # elements, and most of them stand still from one run to the next.
+        KpiValue.objects.bulk_update(changed, [*_RECOMPUTED], batch_size=500)
+        KpiValue.objects.bulk_create(added, batch_size=1000)
         # Elements with no records any more (a complaint moved to another organisation).
         KpiValue.objects.filter(pk__in=[v.pk for v in current.values()]).delete()
+        KpiValue.objects.filter(definition=locked, period_start=period.start, is_current=True).update(computed_at=now)
     return len(rows)
+
+
+# What a recomputation of a running period rewrites.
+_RECOMPUTED = (
+    "period_end",
+    "period_label",
+    "element_label",
+    "value",
+    "numerator",
+    "denominator",
+    "target",
+    "status",
+    "record_model",
+)
 
 
 def _freeze(definition: KpiDefinition, period: Period, *, revision: int, actor: Any, reason: str) -> list[KpiValue]:
     kpi_source, rows = _measure(definition, period)
     now = timezone.now()
-    values = []
-    for row in rows:
-        value = KpiValue.objects.create(
-            definition=definition,
-            **_period_fields(period),
-            **row,
-            closed=True,
-            revision=revision,
-            reason=reason,
-            computed_at=now,
-            computed_by=actor,
-            record_model=kpi_source.model,
-        )
-        ids = kpi_source.records(period, row["element_kind"], row["element_id"]).values_list("pk", flat=True)
-        KpiValueRecord.objects.bulk_create(
-            (KpiValueRecord(value=value, record_id=pk) for pk in ids.iterator(chunk_size=5000)), batch_size=5000
-        )
-        values.append(value)
+    values = KpiValue.objects.bulk_create(
+        [
+            KpiValue(
+                definition=definition,
+                **_period_fields(period),
+                **row,
+                closed=True,
+                revision=revision,
+                reason=reason,
+                computed_at=now,
+                computed_by=actor,
+                record_model=kpi_source.model,
+            )
+            for row in rows
+        ],
+        batch_size=1000,
+    )
+    by_kind: dict[str, dict[int, int]] = {}
+    for value in values:
+        by_kind.setdefault(value.element_kind, {})[value.element_id] = value.pk
+    for kind, value_ids in by_kind.items():
+        _insert_records(_record_pairs(kpi_source, period, kind, value_ids))
     return values
+
+
+def _record_pairs(kpi_source: KpiSource, period: Period, kind: str, value_ids: dict[int, int]) -> Iterator[tuple]:
+    """``(value id, record id)`` of every element of ``kind``: one query for the whole
+    breakdown where the source names its column, one per element otherwise."""
+    column = (kpi_source.element_fields or {}).get(kind)
+    if kind == OVERALL or column is None:
+        for element_id, value_id in value_ids.items():
+            ids = kpi_source.records(period, kind, element_id).order_by().values_list("pk", flat=True)
+            for pk in ids.iterator(chunk_size=5000):
+                yield value_id, pk
+        return
+    records = kpi_source.records(period, OVERALL, 0).filter(**{f"{column}__isnull": False})
+    pairs = records.order_by().values_list(column, "pk")
+    for element_id, pk in pairs.iterator(chunk_size=5000):
+        if element_id in value_ids:
+            yield value_ids[element_id], pk
+
+
+def _insert_records(pairs: Iterator[tuple], batch: int = 5000) -> None:
+    """Store the records behind values in batches (memory stays flat for 100,000s of them)."""
+    while chunk := list(islice(pairs, batch)):
+        KpiValueRecord.objects.bulk_create(
+            [KpiValueRecord(value_id=value_id, record_id=pk) for value_id, pk in chunk], ignore_conflicts=True
+        )
 
 
 def kpi_close(definition: KpiDefinition, period: Period) -> bool:
@@ -198,7 +240,7 @@ def kpi_close(definition: KpiDefinition, period: Period) -> bool:
         KpiValue.objects.filter(definition=locked, period_start=period.start, is_current=True).delete()
         _freeze(locked, period, revision=1, actor=None, reason="")
         # What the forecast said at mid-period, beside what came out (the KPI page).
-        from .forecast import forecast_backtest
+        from ..forecast import forecast_backtest
 
         forecast_backtest(locked, period)
     return True
