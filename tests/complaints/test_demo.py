@@ -47,7 +47,8 @@ def _load_twice_and_check(django_capture_on_commit_callbacks):
     assert _counts() == first
     assert "0 rows created" in out.getvalue()
 
-    assert first["Complaint"] == len(COMPLAINTS)
+    # The demo's own complaints (the KPI history adds closed ones of the past 18 months).
+    assert Complaint.objects.filter(title__in=[c.title for c in COMPLAINTS]).count() == len(COMPLAINTS)
     assert set(Complaint.objects.values_list("status", flat=True)) == set(ComplaintStatus.values)
     now = timezone.now()
     open_complaints = Complaint.objects.filter(status__in=OPEN_STATUSES)
