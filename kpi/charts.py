@@ -51,14 +51,15 @@ def _status_word(status: str) -> str:
     return str(Status(status).label) if status in Status.values else status
 
 
-def _points(definition: KpiDefinition, history: Sequence[KpiValue]) -> list[charts.TrendPoint]:
+def _points(definition: KpiDefinition, history: Sequence[KpiValue], links: bool) -> list[charts.TrendPoint]:
+    """``links``: each point opens the records behind it (only for a reader allowed to see them)."""
     unit = definition.unit
     return [
         charts.TrendPoint(
             value.period_label,
             _float(value.value),
             value_label=kpi_figure(value.value, unit) if value.value is not None else None,
-            href=reverse("kpi_records", args=[definition.pk, value.pk]),
+            href=reverse("kpi_records", args=[definition.pk, value.pk]) if links else None,
             target=_float(value.target),
             style=value.status,
             cells=(kpi_figure(value.target, unit), _status_word(value.status)),
@@ -92,12 +93,14 @@ def _axis_title(definition: KpiDefinition) -> str:
     return str(Unit(definition.unit).label) if definition.unit in Unit.values else ""
 
 
-def trend_spec(definition: KpiDefinition, history: Sequence[KpiValue], forecast: Any = None) -> dict[str, Any]:
+def trend_spec(
+    definition: KpiDefinition, history: Sequence[KpiValue], forecast: Any = None, *, links: bool = True
+) -> dict[str, Any]:
     """The KPI's trend over ``history`` (its overall values, oldest first), the target in force
     each period dashed, each point coloured and shaped by its status, with the running period's
     ``forecast`` when one is given."""
     return charts.trend_spec(
-        _points(definition, history),
+        _points(definition, history, links),
         title=_("%(name)s by period") % {"name": definition.name},
         styles=_styles(history),
         columns=[pgettext("KPI", "Target"), _("Status")],
@@ -110,11 +113,11 @@ def trend_spec(definition: KpiDefinition, history: Sequence[KpiValue], forecast:
     )
 
 
-def sparkline_spec(definition: KpiDefinition, history: Sequence[KpiValue]) -> dict[str, Any]:
+def sparkline_spec(definition: KpiDefinition, history: Sequence[KpiValue], *, links: bool = True) -> dict[str, Any]:
     """The small trend of a dashboard card (``history`` oldest first): no axes; the figures
     (period, value, target, status) stay in its table."""
     return charts.sparkline_spec(
-        _points(definition, history),
+        _points(definition, history, links),
         title=_("%(name)s: the last periods") % {"name": definition.name},
         styles=_styles(history),
         columns=[pgettext("KPI", "Target"), _("Status")],

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from itsm.core.periods import Cycle
@@ -164,7 +164,7 @@ class KpiValue(models.Model):
     denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, default=Decimal("0"))
     target = models.DecimalField(_("target"), max_digits=12, decimal_places=4, null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    closed = models.BooleanField(_("closed"), default=False)
+    closed = models.BooleanField(pgettext_lazy("KPI period", "closed"), default=False)
     revision = models.PositiveSmallIntegerField(_("revision"), default=1)
     is_current = models.BooleanField(_("current revision"), default=True)
     reason = models.TextField(_("reason for the revision"), blank=True)

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from itsm.core.calendar import default_calendar
@@ -90,11 +90,24 @@ def overall_history(definition: KpiDefinition) -> QuerySet[KpiValue]:
     )
 
 
-def breakdown(definition: KpiDefinition, period_label: str) -> QuerySet[KpiValue]:
+# The breakdown table's orders (``?sort=``): by element (the default), by value either way
+# (elements with no data last), by numerator or denominator, worst first.
+BREAKDOWN_ORDERS: dict[str, tuple[Any, ...]] = {
+    "element": ("element_kind", "element_label", "element_id"),
+    "value": (F("value").asc(nulls_last=True), "element_kind", "element_label"),
+    "-value": (F("value").desc(nulls_last=True), "element_kind", "element_label"),
+    "denominator": ("denominator", "element_kind", "element_label"),
+    "-denominator": ("-denominator", "element_kind", "element_label"),
+}
+
+
+def breakdown(definition: KpiDefinition, period_label: str, sort: str = "element") -> QuerySet[KpiValue]:
+    """A period's values by element, ordered by ``sort`` (``BREAKDOWN_ORDERS``; unknown:
+    by element)."""
     return (
         KpiValue.objects.filter(definition=definition, period_label=period_label, is_current=True)
         .exclude(element_kind=ElementKind.OVERALL)
-        .order_by("element_kind", "element_label")
+        .order_by(*BREAKDOWN_ORDERS.get(sort, BREAKDOWN_ORDERS["element"]))
     )
 
 

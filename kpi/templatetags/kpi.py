@@ -38,9 +38,19 @@ def kpi_figure(value: Decimal | None, unit: str) -> str:
     return _("%(value)s hours") % {"value": f"{value:.1f}"}
 
 
+_UNSET = object()
+
+
 @register.simple_tag
-def kpi_status(status: str) -> str:
-    """The status as a badge with its icon and its word."""
+def kpi_status(status: str, target: object = _UNSET) -> str:
+    """The status as a badge with its icon and its word. Given the value's ``target`` and it is
+    none (a count kept without one), a value is "no target" rather than "on target"."""
+    if target is None and status == Status.GREEN:
+        return format_html(
+            '<span class="badge text-bg-light border" data-status="no_target">'
+            '<span aria-hidden="true">·</span> {}</span>',
+            _("no target"),
+        )
     colour, icon = BADGES.get(status, BADGES[Status.NO_DATA])  # type: ignore[call-overload]
     text_class = "text-dark" if colour == "warning" else ""
     return format_html(

@@ -8,6 +8,10 @@ period, live for the running one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -23,6 +27,7 @@ from ..charts import sparkline_spec, trend_spec
 from ..filters import DashboardFilterForm
 from ..forms import RevisionForm
 from ..models import MANUAL, KpiDefinition, KpiValue, KpiValueRecord
+from ..registry import sources
 from .export import record_rows, value_records
 
 PAGE_SIZE = 50
@@ -31,6 +36,26 @@ PAGE_SIZE = 50
 def _require_view(request: HttpRequest) -> None:
     if not can(request.user, "view", KpiDefinition):
         raise PermissionDenied
+
+
+def records_readable(user: Any) -> Callable[[KpiDefinition], bool]:
+    """Whether ``user`` may open the records behind a KPI's values (a department head reads
+    the KPIs, not the call-backs behind them): pages link the drill-down only then."""
+    known = sources()
+    cache: dict[str, bool] = {}
+
+    def readable(definition: KpiDefinition) -> bool:
+        kpi_source = known.get(definition.source)
+        if kpi_source is None:
+            return False
+        if kpi_source.model not in cache:
+            try:
+                cache[kpi_source.model] = can(user, "view", apps.get_model(kpi_source.model))
+            except (LookupError, ValueError):
+                cache[kpi_source.model] = False
+        return cache[kpi_source.model]
+
+    return readable
 
 
 @login_required
@@ -43,8 +68,9 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
         chosen = form.element()
         element, month = (chosen[:2] if chosen else None), form.cleaned_data["month"]
     cards = selectors.dashboard(element=element, month=month)
+    may_read = records_readable(request.user)
     for card in cards:
-        card["sparkline"] = sparkline_spec(card["definition"], card["trend"])
+        card["sparkline"] = sparkline_spec(card["definition"], card["trend"], links=may_read(card["definition"]))
     context = {"cards": cards, "form": form, "element": chosen, "month": month}
     return render(request, "kpi/dashboard.html", context, status=400 if form.errors else 200)
 
@@ -71,9 +97,12 @@ def render_detail(
     labels = [value.period_label for value in history]
     chosen = period or (labels[0] if labels else "")
     overall = next((value for value in history if value.period_label == chosen), None)
-    rows = list(selectors.breakdown(definition, chosen)) if overall is not None else []
+    sort = request.GET.get("sort") or "element"
+    sort = sort if sort in selectors.BREAKDOWN_ORDERS else "element"
+    rows = list(selectors.breakdown(definition, chosen, sort)) if overall is not None else []
     forecast = selectors.running_forecasts([definition]).get(definition.pk)
     may_recompute = can(request.user, "change", KpiValue)
+    may_read_records = records_readable(request.user)(definition)
     return render(
         request,
         "kpi/detail.html",
@@ -84,8 +113,10 @@ def render_detail(
             "unknown_period": bool(period) and overall is None,
             "overall": overall,
             "rows": rows,
+            "sort": sort,
             "forecast": forecast,
-            "trend_chart": trend_spec(definition, history[::-1], forecast),
+            "trend_chart": trend_spec(definition, history[::-1], forecast, links=may_read_records),
+            "may_read_records": may_read_records,
             "accuracy": selectors.forecast_accuracy(definition, history),
             "may_recompute": may_recompute and definition.source != MANUAL,
             "revise_form": revise_form or (RevisionForm() if may_recompute and overall and overall.closed else None),

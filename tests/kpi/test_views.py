@@ -267,3 +267,42 @@ def test_only_a_process_owner_recomputes(client_as, results, role):
     assert client.post(f"/kpis/{definition.pk}/recompute/").status_code == 403
     assert client.post(f"/kpis/{definition.pk}/periods/2026-H1/revise/", {"reason": "x"}).status_code == 403
     assert not KpiValue.objects.filter(definition=definition, revision=2).exists()
+
+
+def test_the_breakdown_sorts_by_value_either_way_and_refuses_nothing(client_as, results):
+    definition, early, late = results
+    client = client_as(Role.BR_MANAGER.value)
+    url = f"/kpis/{definition.pk}/?period=2026-H2&sort="
+    page = client.get(url + "-value").content.decode()
+    organisations = [f'data-element="organisation-{c.organisation_id}"' for c in late]  # 100 %, 0 %
+    assert page.index(organisations[0]) < page.index(organisations[1])
+    page = client.get(url + "value").content.decode()
+    assert page.index(organisations[1]) < page.index(organisations[0])
+    assert 'aria-sort="ascending"' in page
+    assert client.get(url + "nonsense").status_code == 200  # an unknown order: by element
+
+
+def test_a_count_without_a_target_says_no_target_not_on_target(client_as):
+    definition = KpiDefinition.objects.get(code="complaints_received")
+    make_complaint(received_at=datetime(2026, 10, 12, 10, tzinfo=SHANGHAI))
+    kpi_compute(definition, period_of(Cycle.MONTHLY, date(2026, 10, 1)))
+    page = client_as(Role.BR_MANAGER.value).get("/kpis/?month=2026-10").content.decode()
+    card = page[page.index('data-kpi="complaints_received"') :]
+    card = card[: card.index("</article>")]
+    assert 'data-status="no_target"' in card and 'data-status="green"' not in card
+
+
+def test_pages_link_the_records_only_for_a_reader_allowed_to_see_them(client_as):
+    from tests.kpi.test_forecast import NOVEMBER, answered
+
+    definition = KpiDefinition.objects.get(code="incident_satisfaction")
+    answered(date(2026, 10, 13), satisfied=1, of=1)
+    answered(date(2026, 11, 3), satisfied=1, of=1)
+    kpi_compute(definition, NOVEMBER.previous())  # two periods: the card draws its trend
+    kpi_compute(definition, NOVEMBER)
+    value = KpiValue.objects.get(definition=definition, period_start=NOVEMBER.start, element_kind="overall")
+    records = f"/kpis/{definition.pk}/values/{value.pk}/records/"
+    for role, linked in ((Role.BR_MANAGER, True), (Role.DEPARTMENT_HEAD, False)):
+        client = client_as(role.value)
+        for url in ("/kpis/", f"/kpis/{definition.pk}/"):
+            assert (records in client.get(url).content.decode()) is linked, (role, url)
