@@ -80,10 +80,16 @@ class KpiSource:
         columns = self.columns() if callable(self.columns) else self.columns
         return list(columns if columns is not None else DEFAULT_COLUMNS)
 
-    def value(self, figures: Figures) -> Decimal | None:
+    def current_scale(self) -> Decimal:
+        """The scale now (a function's is read from the data: a working day's length)."""
+        return self.scale() if callable(self.scale) else self.scale
+
+    def value(self, figures: Figures, scale: Decimal | None = None) -> Decimal | None:
+        """``numerator / denominator × scale``; pass ``scale`` (``current_scale()``) when
+        valuing many figures at once, so a function's scale is read once, not per figure."""
         if not figures.denominator:
             return None
-        scale = self.scale() if callable(self.scale) else self.scale
+        scale = self.current_scale() if scale is None else scale
         return (figures.numerator / figures.denominator * scale).quantize(Decimal("0.0001"))
 
 

@@ -82,13 +82,14 @@ def _measure(definition: KpiDefinition, period: Period) -> tuple[KpiSource, list
         raise ValidationError({"source": _("A manual KPI takes its values by form, import or API.")})
     kpi_source = source(definition.source)
     definition = KpiDefinition.objects.prefetch_related("targets").get(pk=definition.pk)
+    scale = kpi_source.current_scale()  # once: a function's scale reads the calendar
     rows = []
     for kind in _kinds(definition, kpi_source):
         figures = kpi_source.compute(period, kind)
         ids = [key for key in figures if key]
         labels = (kpi_source.labels(kind, ids) if kpi_source.labels is not None else {}) or element_labels(kind, ids)
         for element_id, figure in figures.items():
-            value = kpi_source.value(figure)
+            value = kpi_source.value(figure, scale)
             target = target_for(definition, period.end, kind, element_id)
             rows.append(
                 {

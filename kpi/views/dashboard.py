@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
@@ -28,9 +29,10 @@ from ..filters import DashboardFilterForm
 from ..forms import RevisionForm
 from ..models import MANUAL, KpiDefinition, KpiValue, KpiValueRecord
 from ..registry import sources
-from .export import record_rows, value_records
+from .export import record_rows, value_records, with_columns
 
 PAGE_SIZE = 50
+BREAKDOWN_PAGE = 100
 
 
 def _require_view(request: HttpRequest) -> None:
@@ -99,7 +101,10 @@ def render_detail(
     overall = next((value for value in history if value.period_label == chosen), None)
     sort = request.GET.get("sort") or "element"
     sort = sort if sort in selectors.BREAKDOWN_ORDERS else "element"
-    rows = list(selectors.breakdown(definition, chosen, sort)) if overall is not None else []
+    # A breakdown by department may hold thousands of elements: a page at a time.
+    breakdown = selectors.breakdown(definition, chosen, sort) if overall is not None else KpiValue.objects.none()
+    rows_page = Paginator(breakdown, BREAKDOWN_PAGE).get_page(request.GET.get("page"))
+    rows = list(rows_page.object_list)
     forecast = selectors.running_forecasts([definition]).get(definition.pk)
     may_recompute = can(request.user, "change", KpiValue)
     may_read_records = records_readable(request.user)(definition)
@@ -113,6 +118,8 @@ def render_detail(
             "unknown_period": bool(period) and overall is None,
             "overall": overall,
             "rows": rows,
+            "rows_page": rows_page,
+            "rows_query": urlencode({"period": chosen, "sort": sort}),
             "sort": sort,
             "forecast": forecast,
             "trend_chart": trend_spec(definition, history[::-1], forecast, links=may_read_records),
@@ -139,18 +146,28 @@ def kpi_records(request: HttpRequest, pk: int, value_id: int) -> HttpResponse:
         queryset, columns = None, []
     if queryset is not None and not can(request.user, "view", queryset.model):
         raise PermissionDenied
-    page: Page = Paginator(queryset if queryset is not None else [], PAGE_SIZE).get_page(  # type: ignore[arg-type]
-        request.GET.get("page")
-    )
-    frozen = KpiValueRecord.objects.filter(value=value).count() if value.closed else page.paginator.count
+    number = request.GET.get("page")
+    gone = 0
+    if value.closed and queryset is not None:
+        # A closed value pages through its frozen ids (an index-only scan, however deep the
+        # page), then reads that page's records: a late page of 270,000 costs what the first does.
+        frozen = KpiValueRecord.objects.filter(value=value).order_by("record_id").values_list("record_id", flat=True)
+        page: Page = Paginator(frozen, PAGE_SIZE).get_page(number)
+        ids = list(page.object_list)
+        page_records = with_columns(queryset.model._default_manager.filter(pk__in=ids), columns)
+        found = {record.pk: record for record in page_records}
+        rows = record_rows([found[pk] for pk in ids if pk in found], columns)
+        gone = len(ids) - len(found)  # frozen ids whose records were deleted since
+    else:
+        page = Paginator(queryset if queryset is not None else [], PAGE_SIZE).get_page(number)  # type: ignore[arg-type]
+        rows = record_rows(page.object_list, columns)
     context = {
         "definition": value.definition,
         "value": value,
         "page": page,
         "headers": [label for label, _accessor in columns],
-        "records": record_rows(page.object_list, columns),
-        # Frozen ids whose records were deleted since (kept data expired, say).
-        "gone": max(0, frozen - page.paginator.count),
+        "records": rows,
+        "gone": gone,
     }
     return render(request, "kpi/records.html", context)
 

@@ -33,6 +33,7 @@ from ..services import element_labels
 from .export import record_rows, with_columns
 
 PAGE_SIZE = 50
+ROWS_PER_PAGE = 100
 # The URL's word for each scorecard.
 KINDS = {
     "technicians": ElementKind.TECHNICIAN,
@@ -101,6 +102,9 @@ def scorecard(request: HttpRequest, kinds: str) -> HttpResponseBase:
         )
     query = request.GET.copy()
     query.pop("format", None)
+    query.pop("page", None)
+    # Sorted as a whole, shown a page at a time (2,000 organisations are 20,000 cells).
+    rows_page = Paginator(card.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "kpi/scorecard.html",
@@ -110,6 +114,7 @@ def scorecard(request: HttpRequest, kinds: str) -> HttpResponseBase:
             "label": period.label,
             "period": period,
             "card": card,
+            "rows_page": rows_page,
             "readable": _readable_sources(request, card.figures),
             "querystring": query.urlencode(),
         },
