@@ -306,3 +306,17 @@ def test_pages_link_the_records_only_for_a_reader_allowed_to_see_them(client_as)
         client = client_as(role.value)
         for url in ("/kpis/", f"/kpis/{definition.pk}/"):
             assert (records in client.get(url).content.decode()) is linked, (role, url)
+
+
+def test_the_breakdown_shows_a_page_at_a_time(client_as, results, monkeypatch):
+    from kpi.views import dashboard
+
+    monkeypatch.setattr(dashboard, "BREAKDOWN_PAGE", 1)
+    definition = results[0]
+    client = client_as(Role.BR_MANAGER.value)
+    first = client.get(f"/kpis/{definition.pk}/?period=2026-H2&sort=-value").content.decode()
+    second = client.get(f"/kpis/{definition.pk}/?period=2026-H2&sort=-value&page=2").content.decode()
+    assert first.count("<tr data-element=") == second.count("<tr data-element=") == 1
+    assert "period=2026-H2&amp;sort=-value&amp;page=2" in first  # the next page keeps the order
+    element = second[second.index("<tr data-element=") :][:60]
+    assert element not in first
