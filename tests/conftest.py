@@ -24,6 +24,7 @@ _SEEDS = {
     "kpi": [
         ("kpi.migrations.0002_seed_kpis", "seed"),
         ("kpi.migrations.0004_complaints_by_category_and_ratings", "seed"),
+        ("kpi.migrations.0005_tickets_closed_in_2_working_days", "seed"),
     ],
 }
 

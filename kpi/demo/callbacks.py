@@ -11,15 +11,17 @@ in bulk, back-dated; unhappy answers flag their ticket as the service does.
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from itsm.core.calendar import add_working_time, default_calendar, working_day_length
 from surveys.choices import CallbackMethod
 from surveys.models import CallBack, Ticket
-from surveys.services.callbacks import CALLBACK_DUE, CORRECTION_WINDOW
+from surveys.services.callbacks import CALLBACK_DUE, CLOSE_WITHIN, CORRECTION_WINDOW
 
 from .common import MARKER, History, month_start, pick_exactly
 
@@ -84,6 +86,31 @@ def _unhappy_share(history: History, answered: datetime, running_days: list) -> 
     if months_back in DRIFT:
         return DRIFT[months_back]
     return 0.015 + 0.017 * ((local.year * 12 + local.month) * 7919 % 100) / 100
+
+
+# Share of tickets the ITSM system closed later than 2 working days after the resolution (the
+# customer confirmed late), and how many are still open.
+CLOSED_LATE = 0.02
+STILL_OPEN = 0.01
+
+
+def _close(tickets: list[Ticket], now: datetime) -> None:
+    """Each ticket's close deadline (2 working days after the resolution, by the calendar) and
+    when it was closed: mostly within a working day, a few late, a few still open. Its own
+    random sequence, so the call-backs drawn above stay the same."""
+    rng = random.Random(20261204)  # noqa: S311 — demo data, not a secret
+    calendar = default_calendar()
+    window = CLOSE_WITHIN * working_day_length(calendar)
+    for ticket in tickets:
+        ticket.close_due_at = add_working_time(ticket.resolved_at, window, calendar)
+        draw = rng.random()
+        if draw < STILL_OPEN:
+            closed = None
+        elif draw < STILL_OPEN + CLOSED_LATE:
+            closed = ticket.close_due_at + timedelta(hours=rng.randint(2, 40))
+        else:
+            closed = add_working_time(ticket.resolved_at, window * rng.uniform(0.05, 0.6), calendar)
+        ticket.closed_at = closed if closed is not None and closed <= now else None
 
 
 def load_callbacks(history: History) -> int:
@@ -182,6 +209,7 @@ def load_callbacks(history: History) -> int:
                 comment="" if happy else rng.choice(UNHAPPY_COMMENTS),
             )
         )
+    _close(tickets, now)
     Ticket.objects.bulk_create(tickets, batch_size=1000)
     for callback in callbacks:
         callback.ticket_id = callback.ticket.pk

@@ -57,7 +57,18 @@ class TicketIngestSerializer(serializers.Serializer):
     requester = RequesterSerializer()
     technician = TechnicianSerializer()
     resolved_at = MomentField()
+    closed_at = MomentField(
+        required=False,
+        allow_null=True,
+        help_text="When the ticket was closed, once it is (optional; left out, the one known stays).",
+    )
     summary = serializers.CharField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        closed = attrs.get("closed_at")
+        if closed is not None and closed < attrs["resolved_at"]:
+            raise serializers.ValidationError({"closed_at": [_("A ticket is closed after it is resolved.")]})
+        return attrs
 
     def to_service(self) -> dict[str, Any]:
         data = self.validated_data
@@ -71,6 +82,7 @@ class TicketIngestSerializer(serializers.Serializer):
             "technician_email": data["technician"]["email"],
             "resolved_at": data["resolved_at"],
             "summary": data["summary"],
+            **({"closed_at": data["closed_at"]} if "closed_at" in data else {}),
         }
 
 
@@ -98,6 +110,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "technician_name",
             "technician_email",
             "resolved_at",
+            "closed_at",
+            "close_due_at",
             "summary",
             "closable",
             "flag_reason",

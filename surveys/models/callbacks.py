@@ -53,6 +53,11 @@ class Ticket(models.Model):
     technician_name = models.CharField(_("technician name"), max_length=120)
     technician_email = models.EmailField(_("technician email"), blank=True)
     resolved_at = models.DateTimeField(_("resolved at"))
+    # When the ITSM system closed it (the customer's confirmation), if it says; and the moment
+    # 2 working days after resolution by which it should be (reference 002 §二.7), worked out
+    # at ingestion so the KPI counts in SQL.
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_due_at = models.DateTimeField(_("to be closed by"), null=True, blank=True, editable=False)
     summary = models.TextField(_("summary"))
     closable = models.BooleanField(_("may be closed"), default=True)
     flag_reason = models.CharField(_("why it may not be closed"), max_length=300, blank=True)

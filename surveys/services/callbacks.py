@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itsm.core.audit import set_actor
+from itsm.core.calendar import add_working_time, default_calendar, working_day_length
 from itsm.core.models import Contact, User
 from itsm.core.notifications import Recipient, notification_queue
 from itsm.core.roles import Role
@@ -33,6 +34,8 @@ from ..models import CallBack, Ticket
 
 CALLBACK_PURPOSE = "callback"
 CALLBACK_DUE = timedelta(hours=24)
+# A resolved ticket is closed within 2 working days (reference 002 §二.7).
+CLOSE_WITHIN = 2
 CORRECTION_WINDOW = timedelta(hours=12)
 LINK_VALID = timedelta(days=7)
 
@@ -81,7 +84,8 @@ def ticket_ingest(*, data: dict[str, Any], actor: User | None) -> tuple[Ticket, 
     """Create or update the ticket ``data["external_id"]`` and its call-back; (ticket, created).
 
     ``data`` holds external_id, ticket_ref, requester_{name,email,phone},
-    technician_{name,email}, resolved_at (aware), summary. The requester is matched to a
+    technician_{name,email}, resolved_at (aware), closed_at (aware or None, optional: kept as
+    it is when absent), summary. The requester is matched to a
     Contact by email, then phone; the technician to a User by email. A changed ``resolved_at``
     moves the due time of a call-back not yet answered. Raises ``ValidationError``.
     """
@@ -105,6 +109,11 @@ def ticket_ingest(*, data: dict[str, Any], actor: User | None) -> tuple[Ticket, 
         ticket.requester = contact
         ticket.organisation = contact.organisation if contact is not None else None
         ticket.technician = _match_user(ticket.technician_email)
+        if "closed_at" in data:
+            ticket.closed_at = data["closed_at"]
+        calendar = default_calendar()
+        window = CLOSE_WITHIN * working_day_length(calendar)
+        ticket.close_due_at = add_working_time(ticket.resolved_at, window, calendar)
         ticket.full_clean(validate_unique=False)
         ticket.save()
         due = ticket.resolved_at + CALLBACK_DUE
