@@ -80,6 +80,18 @@ class KpiSource:
         columns = self.columns() if callable(self.columns) else self.columns
         return list(columns if columns is not None else DEFAULT_COLUMNS)
 
+    def readable_by(self, user: Any) -> bool:
+        """Whether ``user`` may open the records behind this source's figures (a department
+        head reads the KPIs, not the call-backs behind them)."""
+        from django.apps import apps
+
+        from itsm.core.permissions import can
+
+        try:
+            return can(user, "view", apps.get_model(self.model))
+        except (LookupError, ValueError):
+            return False
+
     def current_scale(self) -> Decimal:
         """The scale now (a function's is read from the data: a working day's length)."""
         return self.scale() if callable(self.scale) else self.scale

@@ -78,26 +78,9 @@ class KpiSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = KpiDefinition
-        fields = [
-            "id",
-            "code",
-            "name",
-            "name_zh",
-            "name_en",
-            "formula",
-            "measurement",
-            "unit",
-            "direction",
-            "cycle",
-            "owner",
-            "amber_tolerance",
-            "source",
-            "breakdowns",
-            "is_active",
-            "sort_order",
-            "current",
-            "forecast",
-        ]
+        # The definition's own fields (what the process owner writes), the name in the reader's
+        # language after the code, and what is computed.
+        fields = ["id", "code", "name", *(f for f in DEFINITION_FIELDS if f != "code"), "current", "forecast"]
         read_only_fields = fields
 
     @extend_schema_field(KpiValueSerializer(allow_null=True))

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -41,8 +40,8 @@ def _require_view(request: HttpRequest) -> None:
 
 
 def records_readable(user: Any) -> Callable[[KpiDefinition], bool]:
-    """Whether ``user`` may open the records behind a KPI's values (a department head reads
-    the KPIs, not the call-backs behind them): pages link the drill-down only then."""
+    """Whether ``user`` may open the records behind a KPI's values: pages link the drill-down
+    only then (read once per source)."""
     known = sources()
     cache: dict[str, bool] = {}
 
@@ -50,12 +49,9 @@ def records_readable(user: Any) -> Callable[[KpiDefinition], bool]:
         kpi_source = known.get(definition.source)
         if kpi_source is None:
             return False
-        if kpi_source.model not in cache:
-            try:
-                cache[kpi_source.model] = can(user, "view", apps.get_model(kpi_source.model))
-            except (LookupError, ValueError):
-                cache[kpi_source.model] = False
-        return cache[kpi_source.model]
+        if kpi_source.key not in cache:
+            cache[kpi_source.key] = kpi_source.readable_by(user)
+        return cache[kpi_source.key]
 
     return readable
 
