@@ -73,7 +73,6 @@ _WORKFLOW_FIELDS = (
     "diagnosis",
     "remedial_actions",
     "result",
-    "improvement_plan_ref",
     "result_satisfaction",
     "result_settled",
     "feedback_comment",

@@ -259,7 +259,7 @@ COMPLAINTS: list[DemoComplaint] = [
                 "补交三个月报告并致歉，月报改由服务级别经理专人负责。",
             ),
             _analyse(Category.SLA_BREACH, "月报数据靠人工汇总，数据源口径不一致，每月核对耗时过长。"),
-            ("plan_improvement", "brm", {"improvement_plan_ref": "SIP-2026-003 月报自动化"}),
+            ("plan_improvement", "brm", {"new_plan_title": "SLA 月报自动化"}),
         ),
     ),
     # --- resolved, waiting for the customer's confirmation -----------------------------------

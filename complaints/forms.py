@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from improvement import pickers as improvement_pickers
 from itsm.core import pickers
 from itsm.core.choices import Language, OrganisationKind
 from itsm.core.forms import BootstrapFormMixin, TransitionForm
@@ -293,10 +294,18 @@ _ACTION_FIELDS = {
     "remedial_actions": lambda: _text(_label("remedial_actions")),
     "category": lambda: forms.ChoiceField(label=_label("category"), choices=[("", "—"), *Category.choices]),
     "root_cause": lambda: _text(_label("root_cause")),
-    "improvement_plan_ref": lambda: forms.CharField(
-        label=_label("improvement_plan_ref"),
-        max_length=100,
-        help_text=_("The reference of the SIP, e.g. SIP-2026-004."),
+    "plan": lambda: PickerField(
+        improvement_pickers.plans,
+        improvement_pickers.OPEN,
+        label=_("Improvement plan"),
+        required=False,
+        help_text=_("An open service improvement plan, by reference or title."),
+    ),
+    "new_plan_title": lambda: forms.CharField(
+        label=_("…or a new plan"),
+        max_length=200,
+        required=False,
+        help_text=_("The title of a new draft plan you will own; leave empty when choosing a plan."),
     ),
     "result": lambda: _text(_label("result"), rows=4, help_text=_("Mailed to the customer with the rating link.")),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -110,7 +111,6 @@ class Complaint(models.Model):
     diagnosis = models.TextField(_("diagnosis result"), blank=True)
     remedial_actions = models.TextField(_("remedial actions"), blank=True)
     result = models.TextField(_("result"), blank=True)
-    improvement_plan_ref = models.CharField(_("improvement plan"), max_length=100, blank=True)
     result_satisfaction = models.PositiveSmallIntegerField(
         _("satisfaction with the result"),
         null=True,
@@ -122,6 +122,11 @@ class Complaint(models.Model):
     feedback_comment = models.TextField(_("customer comment"), blank=True, editable=False)
     feedback_at = models.DateTimeField(_("feedback received at"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0, editable=False)
+    # The register's items raised from this complaint; their plans are the complaint's
+    # improvement plans (the plan_improvement step raises one).
+    improvement_items = GenericRelation(
+        "improvement.ImprovementItem", content_type_field="source_type", object_id_field="source_id"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,6 +20,16 @@ def complaint_list(user) -> QuerySet[Complaint]:
     """Complaints ``user`` may see, with what list pages and the API show loaded in one query."""
     return Complaint.objects.visible_to(user).select_related(
         "organisation", "contact", "owner", "handler", "related_service"
+    )
+
+
+def with_improvement_plans(queryset: QuerySet[Complaint]) -> QuerySet[Complaint]:
+    """``queryset`` with the register items raised from each complaint and their plans loaded
+    (one more query for the page, whatever its length)."""
+    from improvement.models import ImprovementItem
+
+    return queryset.prefetch_related(
+        Prefetch("improvement_items", queryset=ImprovementItem.objects.select_related("plan").order_by("pk"))
     )
 
 

@@ -465,6 +465,12 @@ def _check_requirements(move: Move) -> dict[str, str]:
             "“%(action)s” is possible only while the complaint is with the BR manager (level 1); it is at "
             "level %(level)s."
         ) % {"action": move.transition.label, "level": move.record.escalation_level}
+    if move.transition.action == "plan_improvement":
+        chosen, title = move.inputs.get("plan"), (move.inputs.get("new_plan_title") or "").strip()
+        if chosen is None and not title:
+            errors["plan"] = _("Choose an open improvement plan or give the title of a new one.")
+        elif chosen is not None and title:
+            errors["new_plan_title"] = _("Choose a plan or name a new one, not both.")
     if move.transition.action == "close" and not _may_close(move.record):
         errors["action"] = _(
             "The customer has not confirmed the result yet; it can be closed once they do or once the "
@@ -519,6 +525,36 @@ def _escalate_to(move: Move, level: int, owner: User | None) -> dict:
     return {"escalation_level": [previous, level], "owner": owner.pk if owner else None}
 
 
+def _link_plan(move: Move) -> dict:
+    """The complaint joins the register as an item of the chosen plan (a new draft plan owned
+    by the actor when a title is given): the plan lists it among its sources, the complaint
+    shows the plan."""
+    from improvement.services.items import item_create
+    from improvement.services.plans import plan_create
+
+    complaint, actor = move.record, move.actor
+    plan = move.inputs.get("plan")
+    if plan is None:
+        plan = plan_create(
+            actor=actor,
+            title=move.inputs["new_plan_title"].strip(),
+            goal=complaint.root_cause or complaint.title,
+            owner=actor,
+        )
+    item = item_create(
+        actor=actor,
+        source_kind="complaint",
+        source=complaint,
+        title=(_("Complaint %(reference)s: %(title)s") % {"reference": complaint.reference, "title": complaint.title})[
+            :200
+        ],
+        description=complaint.root_cause,
+        priority="high" if complaint.severity == Severity.MAJOR else "medium",
+        plan=plan,
+    )
+    return {"plan": plan.reference, "item": item.reference}
+
+
 def _apply_effects(move: Move) -> dict:
     """Timestamps, owners, levels and the clock, per action. Returns the event's details."""
     complaint, action, now = move.record, move.transition.action, move.now
@@ -541,6 +577,8 @@ def _apply_effects(move: Move) -> dict:
         # every earlier rating stays on the timeline.
         complaint.result_settled = None
         complaint.feedback_at = None
+    elif action == "plan_improvement":
+        data = _link_plan(move)
     elif action == "close":
         complaint.closed_at = now
     elif action == "withdraw":
@@ -594,7 +632,7 @@ COMPLAINT_MACHINE = Machine(
     check=_check_requirements,
     after=_after_move,
     person_unless_system=False,
-    held_inputs=("owner", "level"),
+    held_inputs=("owner", "level", "plan", "new_plan_title"),
     offered=_offered,
     event_labels=dict(EventKind.choices),
     select_related=("contact",),

@@ -139,9 +139,11 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.ANALYSIS}),
             S.IMPROVEMENT_PLANNED,
             frozenset({BRM}),
-            requires=("improvement_plan_ref",),
-            accepts=("improvement_plan_ref",),
-            description=_("Link the service improvement plan that addresses the cause."),
+            accepts=("plan", "new_plan_title"),
+            description=_(
+                "Link the service improvement plan that addresses the cause: an open plan, or a new draft "
+                "plan by its title. The complaint becomes an item of the plan's improvement register."
+            ),
             owner_may=True,
         ),
         Transition(

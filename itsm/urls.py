@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("sla.urls")),
     path("", include("kpi.urls")),
+    path("", include("improvement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),

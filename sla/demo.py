@@ -344,7 +344,7 @@ REVIEWS = [
         "回顾上一年度服务级别达成情况，P1 事件均在时限内解决。",
         findings="夜间数据库告警的响应偶有延迟。",
         decisions="维持现有服务级别；数据库组增加夜间值班。",
-        improvement_items="完善夜间告警升级流程。",
+        improvement_items="完善夜间告警升级流程",
     ),
     DemoReview(
         "hx-sla",
@@ -353,7 +353,7 @@ REVIEWS = [
         "年度服务评审：全年达成率 96%，两次专线中断导致 P1 解决超时。",
         findings="专线供应商的 P1 修复时限（4 小时）长于对银行承诺的 2 小时。",
         decisions="与天联通信重新谈判维护合同，增加备份线路。",
-        improvement_items="专线双路由改造；供应商合同修订。",
+        improvement_items="专线双路由改造\n供应商合同修订",
     ),
 ]
 

@@ -376,7 +376,6 @@ class AgreementReview(models.Model):
     minutes = models.TextField(pgettext_lazy("meeting", "minutes"), blank=True)
     findings = models.TextField(_("findings"), blank=True)
     decisions = models.TextField(_("decisions"), blank=True)
-    improvement_items = models.TextField(_("improvement items"), blank=True)
     changes_agreement = models.BooleanField(_("the agreement changes"), default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")

@@ -26,7 +26,6 @@ class SurveysConfig(AppConfig):
             (models.QuestionOption, None),
             (models.Campaign, "campaign_detail"),
             (models.CampaignDepartmentRatio, None),
-            (models.ImprovementItem, None),
         ):
             audit_register(model, url_name=url_name)
         # Invitations, responses and answers are recorded by the services with their own

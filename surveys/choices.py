@@ -2,7 +2,6 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class CallbackMethod(models.TextChoices):
@@ -67,17 +66,3 @@ class InvitationStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     ANSWERED = "answered", _("Answered")
     BOUNCED = "bounced", _("Address invalid")
-
-
-class ImprovementPriority(models.TextChoices):
-    HIGH = "high", _("High")
-    MEDIUM = "medium", _("Medium")
-    LOW = "low", _("Low")
-
-
-class ImprovementStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    ACCEPTED = "accepted", pgettext_lazy("improvement item", "Accepted")
-    IN_PLAN = "in_plan", _("Part of an improvement plan")
-    DONE = "done", _("Done")
-    REJECTED = "rejected", _("Rejected")

@@ -1,5 +1,5 @@
 """The satisfaction queues on the home page (registered with ``itsm.core.home``): call-backs
-due, this week's visit reports, campaigns to approve or running, open improvement items."""
+due, this week's visit reports, campaigns to approve or running."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from itsm.core import calendar as business_calendar
 from itsm.core.home import HOME_ITEMS, PanelContent, PanelItem, register_panel
 from itsm.core.roles import Role
 
-from .choices import CampaignStatus, ImprovementStatus
-from .models import CallBack, Campaign, ImprovementItem, WeeklyReport
+from .choices import CampaignStatus
+from .models import CallBack, Campaign, WeeklyReport
 from .selectors import weekly_departments
 from .services import weekly as weekly_services
 
@@ -179,28 +179,6 @@ def running_campaigns(user) -> PanelContent:
     return PanelContent(count=queryset.count(), items=items, url=reverse("campaign_list") + "?status=running")
 
 
-OPEN_ITEM_STATUSES = (ImprovementStatus.PROPOSED, ImprovementStatus.ACCEPTED)
-
-
-def open_improvement_items(user) -> PanelContent:
-    queryset = (
-        ImprovementItem.objects.visible_to(user)
-        .filter(status__in=OPEN_ITEM_STATUSES)
-        .select_related("campaign")
-        .order_by("-created_at", "-pk")
-    )
-    items = [
-        PanelItem(
-            label=item.title,
-            url=reverse("improvement_item_list"),
-            detail=str(item.campaign) if item.campaign_id else "",
-            badge=str(item.get_priority_display()),
-        )
-        for item in queryset[:HOME_ITEMS]
-    ]
-    return PanelContent(count=queryset.count(), items=items, url=reverse("improvement_item_list"))
-
-
 register_panel(
     "surveys.callbacks_due",
     gettext_lazy("Call-backs due today and overdue"),
@@ -227,15 +205,6 @@ register_panel(
     build=campaigns_awaiting_approval,
     empty=gettext_lazy("No campaign is waiting for approval."),
     order=30,
-)
-register_panel(
-    "surveys.improvement_items",
-    gettext_lazy("Open improvement items"),
-    roles=[R.BR_MANAGER, R.SATISFACTION_OWNER],
-    permission="surveys.view_improvementitem",
-    build=open_improvement_items,
-    empty=gettext_lazy("No improvement item is open."),
-    order=31,
 )
 register_panel(
     "surveys.running_campaigns",

@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from improvement.choices import PLAN_OPEN_STATUSES
+from improvement.models import ImprovementPlan
+from improvement.selectors.sources import plans_of_items
 from itsm.core.api.serializers import MomentField, ServiceModelSerializer, StrictInputMixin
 from itsm.core.api.workflow import MoveSerializer, TransitionInputSerializer, WorkflowEventSerializer, action_field
 from itsm.core.choices import OrganisationKind
@@ -67,6 +70,15 @@ def _complaint_staff() -> Any:
 # --- output ----------------------------------------------------------------------------------
 
 
+class PlanLinkSerializer(serializers.Serializer):
+    """An improvement plan a record is linked to."""
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+
+
 class ComplaintSerializer(serializers.ModelSerializer):
     """A complaint as every endpoint returns it, with the actions the caller may take now.
 
@@ -83,6 +95,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
     handler_name = serializers.SerializerMethodField()
     paused = serializers.BooleanField(source="is_paused", read_only=True)
     allowed_actions = serializers.SerializerMethodField()
+    improvement_plans = serializers.SerializerMethodField()
 
     class Meta:
         model = Complaint
@@ -121,7 +134,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "diagnosis",
             "remedial_actions",
             "result",
-            "improvement_plan_ref",
+            "improvement_plans",
             "result_satisfaction",
             "result_settled",
             "reopen_count",
@@ -130,6 +143,11 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(PlanLinkSerializer(many=True))
+    def get_improvement_plans(self, complaint: Complaint) -> list[dict[str, Any]]:
+        """The plans the complaint's register items belong to (``selectors.with_improvement_plans``)."""
+        return list(PlanLinkSerializer(plans_of_items(complaint.improvement_items.all()), many=True).data)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_related_service_name(self, complaint: Complaint) -> str | None:
@@ -280,10 +298,15 @@ class ComplaintTransitionSerializer(ComplaintInput, TransitionInputSerializer):
         choices=Category.choices, required=False, allow_blank=True, help_text="customer_satisfied"
     )
     root_cause = serializers.CharField(required=False, allow_blank=True, help_text="customer_satisfied")
-    improvement_plan_ref = serializers.CharField(
+    plan = serializers.PrimaryKeyRelatedField(
+        queryset=ImprovementPlan.objects.filter(status__in=PLAN_OPEN_STATUSES),
+        required=False,
+        help_text="plan_improvement: an open improvement plan (its id)",
+    )
+    new_plan_title = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=Complaint._meta.get_field("improvement_plan_ref").max_length,
-        help_text="plan_improvement",
+        max_length=200,
+        help_text="plan_improvement: the title of a new draft plan (instead of plan)",
     )
     result = serializers.CharField(required=False, allow_blank=True, help_text="resolve")

@@ -103,7 +103,7 @@ class ComplaintViewSet(MachineRecordViewSet):
     events_summary = "The complaint's timeline, oldest first"
 
     def get_queryset(self):
-        return selectors.complaint_list(self.request.user)
+        return selectors.with_improvement_plans(selectors.complaint_list(self.request.user))
 
     def get_serializer_class(self):
         # Input shapes per write (the browsable API's forms use them too); output is ComplaintSerializer.

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from improvement.selectors.sources import source_panel
 from itsm.core import calendar as business_calendar
 from itsm.core.forms import TransitionForm
 from itsm.core.models import Contact, User
@@ -202,6 +203,7 @@ def _render_detail(
             else None
         ),
         "can_view_history": can_view_history(user),
+        "improvement": source_panel(user, "complaint", complaint),
     }
     return render(request, "complaints/detail.html", context, status=status)
 

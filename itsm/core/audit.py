@@ -123,6 +123,9 @@ APPEND_ONLY_TABLES = (
     "sla_serviceevent",
     "sla_agreementevent",
     "sla_agreementversion",
+    "improvement_improvementitemevent",
+    "improvement_improvementplanevent",
+    "improvement_reviewmeetingevent",
 )
 
 

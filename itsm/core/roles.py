@@ -88,7 +88,6 @@ _SURVEYS_READ = {
     "surveys.invitation": VIEW,
     "surveys.surveyresponse": VIEW,
     "surveys.answer": VIEW,
-    "surveys.improvementitem": VIEW,
 }
 _SURVEYS_PLAN = {
     **_SURVEYS_READ,
@@ -98,9 +97,8 @@ _SURVEYS_PLAN = {
     "surveys.questionoption": FULL,
     "surveys.campaign": FULL,
     "surveys.campaigndepartmentratio": FULL,
-    "surveys.improvementitem": EDIT,
 }
-_SURVEYS_APPROVE = {**_SURVEYS_READ, "surveys.campaign": "view change", "surveys.improvementitem": EDIT}
+_SURVEYS_APPROVE = {**_SURVEYS_READ, "surveys.campaign": "view change"}
 
 # Service catalogue and agreements: the service level manager keeps them; every staff role
 # reads the catalogue and the agreements (complaints and surveys name the services).
@@ -134,6 +132,34 @@ _KPI_READ = {
     "kpi.kpivaluerecord": VIEW,
 }
 
+# Continual improvement: every staff role reads the register, the plans and the meetings and
+# raises items from what it works on; the roles that propose improvements draft and run plans
+# (the workflow table says who approves); BR managers, the quality department and the process
+# owner run the review meetings. An action's owner records its progress whatever the role.
+_IMPROVEMENT_READ = {
+    "improvement.improvementitem": VIEW,
+    "improvement.improvementitemevent": VIEW,
+    "improvement.improvementplan": VIEW,
+    "improvement.improvementplanevent": VIEW,
+    "improvement.planaction": VIEW,
+    "improvement.effectivenessreview": VIEW,
+    "improvement.reviewmeeting": VIEW,
+    "improvement.reviewmeetingevent": VIEW,
+    "improvement.meetingdecision": VIEW,
+}
+_IMPROVEMENT_RAISE = {**_IMPROVEMENT_READ, "improvement.improvementitem": EDIT}
+_IMPROVEMENT_WORK = {
+    **_IMPROVEMENT_RAISE,
+    "improvement.improvementplan": EDIT,
+    "improvement.planaction": EDIT,
+    "improvement.effectivenessreview": EDIT,
+}
+_IMPROVEMENT_LEAD = {
+    **_IMPROVEMENT_WORK,
+    "improvement.reviewmeeting": EDIT,
+    "improvement.meetingdecision": EDIT,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
     Role.SERVICE_DESK: {
         **_READ_CORE,
@@ -146,6 +172,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "sla.agreement": VIEW,
         "sla.serviceleveltarget": VIEW,
         **_KPI_READ,
+        **_IMPROVEMENT_RAISE,
     },
     Role.SATISFACTION_OWNER: {
         **_READ_CORE,
@@ -155,6 +182,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SURVEYS_PLAN,
         **_SLA_READ,
         **_KPI_READ,
+        **_IMPROVEMENT_WORK,
     },
     Role.BR_MANAGER: {
         **_READ_CORE,
@@ -166,9 +194,24 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SURVEYS_APPROVE,
         **_SLA_READ,
         **_KPI_READ,
+        **_IMPROVEMENT_LEAD,
     },
-    Role.DEPARTMENT_HEAD: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ, **_KPI_READ},
-    Role.MANAGEMENT_REP: {**_READ_CORE, **_COMPLAINTS_ESCALATION, **_SURVEYS_READ, **_SLA_READ, **_KPI_READ},
+    Role.DEPARTMENT_HEAD: {
+        **_READ_CORE,
+        **_COMPLAINTS_ESCALATION,
+        **_SURVEYS_READ,
+        **_SLA_READ,
+        **_KPI_READ,
+        **_IMPROVEMENT_WORK,
+    },
+    Role.MANAGEMENT_REP: {
+        **_READ_CORE,
+        **_COMPLAINTS_ESCALATION,
+        **_SURVEYS_READ,
+        **_SLA_READ,
+        **_KPI_READ,
+        **_IMPROVEMENT_RAISE,
+    },
     Role.PROCESS_OWNER: {
         "*": VIEW,
         "auditlog.logentry": VIEW,
@@ -183,6 +226,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         "kpi.kpidefinition": EDIT,
         "kpi.kpitarget": FULL,
         "kpi.kpivalue": EDIT,
+        **_IMPROVEMENT_LEAD,
     },
     Role.SERVICE_LEVEL_MANAGER: {
         **_READ_CORE,
@@ -193,6 +237,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SURVEYS_READ,
         **_SLA_MANAGE,
         **_KPI_READ,
+        **_IMPROVEMENT_WORK,
     },
     Role.QUALITY_MANAGER: {
         **_READ_CORE,
@@ -201,6 +246,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, str]] = {
         **_SURVEYS_PLAN,
         **_SLA_READ,
         **_KPI_READ,
+        **_IMPROVEMENT_LEAD,
     },
     # Reads everything, history included (the mail queue too, without "send now"); changes nothing.
     Role.AUDITOR: {"*": VIEW, "auditlog.logentry": VIEW},

@@ -231,7 +231,9 @@ def perform(
         raise ValidationError({name: _("This action does not take this field.") for name in sorted(unknown)})
     with set_actor(actor), transaction.atomic():
         manager = machine.model._default_manager
-        locked: Any = manager.select_for_update().select_related(*machine.select_related).get(pk=record.pk)
+        # The record's row only: the related rows read with it are not the move's to lock, and a
+        # nullable one (an outer join) cannot be locked on PostgreSQL.
+        locked: Any = manager.select_for_update(of=("self",)).select_related(*machine.select_related).get(pk=record.pk)
         if locked.status not in transition.sources:
             raise TransitionRefused({"action": refused_message(machine, transition, locked)})
         if actor is None and machine.person_unless_system and not transition.system:

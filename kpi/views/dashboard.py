@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from improvement.selectors.sources import source_panel
 from itsm.core.permissions import can
 
 from .. import selectors
@@ -124,6 +125,8 @@ def render_detail(
             "may_recompute": may_recompute and definition.source != MANUAL,
             "revise_form": revise_form or (RevisionForm() if may_recompute and overall and overall.closed else None),
             "error": error,
+            # The improvement register's items raised from the period shown, and the step raising one.
+            "improvement": source_panel(request.user, "kpi_value", overall) if overall is not None else None,
         },
         status=400 if (error or (revise_form is not None and revise_form.errors)) else 200,
     )

@@ -12,7 +12,15 @@ from ..models import AgreementReview
 
 
 class AgreementReviewForm(BootstrapFormMixin, forms.ModelForm):
-    """Everything a review records; never saved by itself (``agreement_review_record`` is)."""
+    """Everything a review records; never saved by itself (``agreement_review_record`` is).
+    Its improvement items are raised in the improvement register, one per line."""
+
+    improvement_items = forms.CharField(
+        label=_("Improvement items"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line: each becomes an item of the improvement register with this review as its source."),
+    )
 
     class Meta:
         model = AgreementReview
@@ -31,11 +39,9 @@ class AgreementReviewForm(BootstrapFormMixin, forms.ModelForm):
             "minutes": forms.Textarea(attrs={"rows": 6}),
             "findings": forms.Textarea(attrs={"rows": 3}),
             "decisions": forms.Textarea(attrs={"rows": 3}),
-            "improvement_items": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
             "attendees": _("Who took part, for the provider and for the counterparty."),
-            "improvement_items": _("One per line: what will be improved, by whom, by when."),
             "changes_agreement": _("The review decided the agreement must change: a new version follows."),
         }
 

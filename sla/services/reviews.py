@@ -65,6 +65,8 @@ def agreement_review_record(
     later, in the same transaction — unless a later review is already recorded (a review
     entered after the fact leaves the dates of the later one alone). ``changes_agreement``
     only records the decision: the new version is started from the agreement's pages.
+    ``improvement_items`` (one per line) are raised in the improvement register, each with the
+    review as its source, in the same transaction.
     Raises ``PermissionDenied`` without ``sla.add_agreementreview``; ``ValidationError`` when
     the agreement is not active, the date is in the future, or no attendee is named.
     """
@@ -91,17 +93,35 @@ def agreement_review_record(
             minutes=minutes.strip(),
             findings=findings.strip(),
             decisions=decisions.strip(),
-            improvement_items=improvement_items.strip(),
             changes_agreement=changes_agreement,
             recorded_by=actor,
         )
         review.full_clean()
         review.save()
+        _raise_items(review, improvement_items, actor)
         if agreement.last_review_on is None or held_on >= agreement.last_review_on:
             agreement.last_review_on = held_on
             agreement.next_review_on = one_year_after(held_on)
             agreement.save(update_fields=["last_review_on", "next_review_on", "updated_at"])
     return review
+
+
+def improvement_lines(text: str) -> list[str]:
+    """The improvement items a review names, one per non-empty line (list marks dropped)."""
+    return [line.strip().lstrip("-•*·").strip() for line in text.splitlines() if line.strip().lstrip("-•*·").strip()]
+
+
+def _raise_items(review: AgreementReview, text: str, actor: User) -> None:
+    from improvement.services.items import item_create
+
+    for line in improvement_lines(text):
+        item_create(
+            actor=actor,
+            source_kind="agreement_review",
+            source=review,
+            title=line[:200],
+            description=line if len(line) > 200 else "",
+        )
 
 
 # --- reminders ---------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from improvement.models import ImprovementItem
+from improvement.selectors.sources import items_by_source, may_raise, raise_url
 from itsm.core import charts
 from itsm.core.exports import BOM
 from itsm.core.permissions import acting_user, can, require_all
@@ -86,13 +88,30 @@ def measurement_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "measurements": page.object_list,
-            "rows": [{"measurement": m, "target_label": target_label(m.target)} for m in page.object_list],
+            "rows": _rows(request, page.object_list),
             "page_obj": page,
             "querystring": query.urlencode(),
             "may_record": can(request.user, "add", Measurement) and can(request.user, "change", Measurement),
             "may_view_targets": can(request.user, "view", ServiceLevelTarget),
         },
     )
+
+
+def _rows(request: HttpRequest, measurements) -> list[dict[str, Any]]:
+    """The page's rows; a breach shows the register's items raised from it (one query for the
+    page) and the link raising one."""
+    breaches = [m.pk for m in measurements if not m.met]
+    raised = items_by_source(Measurement, breaches) if breaches and can(request.user, "view", ImprovementItem) else {}
+    raising = may_raise(request.user)
+    return [
+        {
+            "measurement": m,
+            "target_label": target_label(m.target),
+            "improvements": raised.get(m.pk, []),
+            "raise_url": raise_url("sla_measurement", m) if raising and not m.met else "",
+        }
+        for m in measurements
+    ]
 
 
 # --- recording ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from improvement.selectors.sources import source_panel
 from itsm.core import charts
 from itsm.core.forms import BootstrapFormMixin
 from itsm.core.permissions import acting_user as _user
@@ -242,6 +243,7 @@ def _render_detail(
         "contacts": list(services.report_contacts(report)) if may_change else [],
         "mails": list(services.report_mails(report)),
         "error": error,
+        "improvement": source_panel(request.user, "sla_report", report),
     }
     return render(request, "sla/report_detail.html", context, status=status)
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from improvement.selectors.sources import source_panel
 from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
 from itsm.core.views.generic import add_service_errors
@@ -184,7 +185,7 @@ def agreement_review_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "agreement": agreement,
             "agreement_url": _optional_url("agreement_detail", agreement.pk),
             "change_url": change_url,
-            "improvement_lines": [line for line in review.improvement_items.splitlines() if line.strip()],
+            "improvement": source_panel(request.user, "agreement_review", review),
         },
     )
 

@@ -6,7 +6,6 @@ from .campaigns import (
     Campaign,
     CampaignDepartmentRatio,
     CampaignEvent,
-    ImprovementItem,
     Invitation,
     SurveyResponse,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "Campaign",
     "CampaignDepartmentRatio",
     "CampaignEvent",
-    "ImprovementItem",
     "Invitation",
     "Question",
     "QuestionOption",

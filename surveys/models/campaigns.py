@@ -24,8 +24,6 @@ from ..choices import (
     AudienceMode,
     CampaignKind,
     CampaignStatus,
-    ImprovementPriority,
-    ImprovementStatus,
     InvitationStatus,
 )
 from .questionnaires import Question, Questionnaire, QuestionOption
@@ -301,66 +299,3 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.value if self.value is not None else self.option_id or self.text[:30]}"
-
-
-class ImprovementItem(models.Model):
-    """An improvement proposed from survey results, with a priority.
-
-    The continual-improvement module adopts these: an item becomes or joins a service
-    improvement plan (``plan_ref`` until that module exists). ``campaign`` and ``question``
-    are the source — the results that prompted it — and stay linked.
-    """
-
-    campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="improvement_items", verbose_name=_("source campaign")
-    )
-    question = models.ForeignKey(
-        Question,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="improvement_items",
-        verbose_name=_("source question"),
-    )
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
-    priority = models.CharField(
-        _("priority"), max_length=10, choices=ImprovementPriority.choices, default=ImprovementPriority.MEDIUM
-    )
-    status = models.CharField(
-        _("status"), max_length=10, choices=ImprovementStatus.choices, default=ImprovementStatus.PROPOSED
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="survey_improvement_items",
-        verbose_name=_("owner"),
-    )
-    plan_ref = models.CharField(_("improvement plan"), max_length=100, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    objects = VisibleQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("improvement item")
-        verbose_name_plural = _("improvement items")
-        ordering = ["campaign", "pk"]
-
-    def __str__(self) -> str:
-        return self.title
-
-    def clean(self) -> None:
-        question = self.question if self.question_id else None
-        if question is not None and self.campaign_id and question.questionnaire_id != self.campaign.questionnaire_id:
-            raise ValidationError({"question": _("The question must belong to the campaign's questionnaire.")})

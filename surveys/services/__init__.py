@@ -1,2 +1,2 @@
 """Every write of the satisfaction app, by area: ``callbacks``, ``weekly``, ``questionnaires``,
-``campaigns``, ``invitations`` (and the customer's response), ``improvements``."""
+``campaigns``, ``invitations`` (and the customer's response)."""

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from improvement.selectors.sources import source_panel
 from itsm.core.models import AccessToken, User
 from itsm.core.throttle import over_limit, throttled_response
 from itsm.core.tokens import token_page, token_view
@@ -175,6 +176,7 @@ def callback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "complaint_url": _complaint_url(callback) if request.user.has_perm("complaints.add_complaint") else "",
         # The number to call: the ticket's, else the matched contact's.
         "phone": ticket_phone(callback.ticket),
+        "improvement": source_panel(request.user, "callback", callback),
     }
     return render(request, "surveys/callback_detail.html", context, status=status)
 

@@ -1,9 +1,9 @@
 """Survey results pages: a campaign's results, its free-text answers and answer export, and the
-improvement items proposed from results.
+improvement items raised from its results (in the improvement register).
 
 Reading results needs ``surveys.view_campaign`` (free text and the export also
-``view_answer``); proposing and editing improvement items ``add`` / ``change_improvementitem``
-(satisfaction owners, quality managers, BR managers). The check comes before any row is read,
+``view_answer``); raising improvement items from final results
+``improvement.add_improvementitem``. The check comes before any row is read,
 so a refused user cannot tell a missing campaign from a real one. Figures come from
 ``surveys.results`` (aggregated in SQL); every page runs a constant number of queries
 whatever the number of invitations and answers. Results show organisations and departments,
@@ -14,51 +14,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
+from improvement.selectors.sources import raise_url, source_panel
 from itsm.core import charts
 from itsm.core.exports import Column, export_response, filename_for
-from itsm.core.permissions import acting_user as _user
 from itsm.core.permissions import can, require_all
-from itsm.core.views.generic import add_service_errors
 
 from .. import results as selectors
-from ..choices import LAUNCHED_STATUSES, CampaignStatus, ImprovementPriority, ImprovementStatus
-from ..forms.results import (
-    FreeTextFilterForm,
-    ImprovementFilterForm,
-    ImprovementItemEditForm,
-    ImprovementItemForm,
-    campaign_question_queryset,
-)
-from ..models import Answer, Campaign, ImprovementItem
-from ..services import improvements as services
+from ..choices import LAUNCHED_STATUSES, CampaignStatus
+from ..forms.results import FreeTextFilterForm
+from ..improvements import campaign_accepts_items
+from ..models import Answer, Campaign
 
 FREE_TEXT_PAGE_SIZE = 50
-IMPROVEMENT_PAGE_SIZE = 25
-PRIORITY_COLOURS = {
-    ImprovementPriority.HIGH: "danger",
-    ImprovementPriority.MEDIUM: "warning",
-    ImprovementPriority.LOW: "secondary",
-}
-STATUS_COLOURS = {
-    ImprovementStatus.PROPOSED: "secondary",
-    ImprovementStatus.ACCEPTED: "info",
-    ImprovementStatus.IN_PLAN: "primary",
-    ImprovementStatus.DONE: "success",
-    ImprovementStatus.REJECTED: "dark",
-}
 
 
 def _require(request: HttpRequest, *verbs: str, model: Any = Campaign) -> None:
@@ -76,35 +53,6 @@ def _optional_url(name: str, *args: Any) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
-
-
-def priority_rank():
-    """high → medium → low, as an SQL expression to order improvement items by."""
-    return Case(
-        When(priority=ImprovementPriority.HIGH, then=Value(0)),
-        When(priority=ImprovementPriority.MEDIUM, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-
-
-def _improvement_rows(queryset: QuerySet[ImprovementItem]) -> QuerySet[ImprovementItem]:
-    return (
-        queryset.select_related("campaign", "question", "owner")
-        .annotate(priority_rank=priority_rank())
-        .order_by("priority_rank", "-created_at", "-pk")
-    )
-
-
-def _decorate(items) -> list[dict]:
-    return [
-        {
-            "item": item,
-            "priority_colour": PRIORITY_COLOURS.get(item.priority, "secondary"),
-            "status_colour": STATUS_COLOURS.get(item.status, "secondary"),
-        }
-        for item in items
-    ]
 
 
 # --- the results page --------------------------------------------------------------------------
@@ -157,7 +105,9 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     results = selectors.question_results(campaign, questions)
     by_organisation = selectors.results_by_organisation(campaign)
     by_department = selectors.results_by_department(campaign)
-    may_propose = can(request.user, "add", ImprovementItem) and services.campaign_accepts_improvements(campaign)
+    improvement = source_panel(request.user, "survey_campaign", campaign)
+    may_add_items = improvement is not None and bool(improvement["raise_url"])
+    may_propose = may_add_items and campaign_accepts_items(campaign)
     context.update(
         summary=summary,
         live=campaign.status == CampaignStatus.RUNNING,
@@ -169,11 +119,11 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         organisation_chart=_group_chart(
             by_organisation, gettext("Satisfaction by organisation (rated 4 or 5)"), lambda row: row.organisation
         ),
-        improvements=_decorate(_improvement_rows(ImprovementItem.objects.filter(campaign=campaign))),
+        improvement=improvement,
         may_propose=may_propose,
-        may_change_items=can(request.user, "change", ImprovementItem),
+        question_raise_url=raise_url("survey_question", campaign) if may_propose else "",
         may_view_answers=can(request.user, "view", Answer),
-        improvements_closed_note=can(request.user, "add", ImprovementItem) and not may_propose,
+        improvements_closed_note=may_add_items and not may_propose,
     )
     return render(request, "surveys/results.html", context)
 
@@ -263,118 +213,8 @@ def campaign_answers_export(request: HttpRequest, pk: int, fmt: str) -> HttpResp
     )
 
 
-# --- improvement items -------------------------------------------------------------------------
-
-
-def _results_url(campaign: Campaign, anchor: str = "improvements") -> str:
-    return f"{reverse('campaign_results', args=[campaign.pk])}#{anchor}"
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def improvement_item_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Propose an improvement from a closed campaign's results; ``?question=<id>`` pre-fills the source."""
-    _require(request, "view")
-    _require(request, "add", model=ImprovementItem)
-    campaign = _campaign(request, pk)
-    if not services.campaign_accepts_improvements(campaign):
-        messages.error(request, gettext("Improvement items can be proposed once the campaign is closed."))
-        return HttpResponseRedirect(_results_url(campaign))
-    context: dict[str, Any] = {"campaign": campaign, "item": None}
-    if request.method == "GET":
-        initial: dict[str, Any] = {"priority": ImprovementPriority.MEDIUM}
-        question_id = request.GET.get("question", "")
-        if question_id.isdigit():  # from a question block's "propose an improvement" link
-            question = campaign_question_queryset(campaign).filter(pk=int(question_id)).first()
-            if question is not None:
-                initial["question"] = question.pk
-        form = ImprovementItemForm(initial=initial, campaign=campaign)
-        return render(request, "surveys/improvement_form.html", {**context, "form": form})
-    form = ImprovementItemForm(request.POST, campaign=campaign)
-    if form.is_valid():
-        try:
-            services.improvement_item_create(campaign=campaign, actor=_user(request), **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, gettext("The improvement item was proposed."))
-            return HttpResponseRedirect(_results_url(campaign))
-    return render(request, "surveys/improvement_form.html", {**context, "form": form}, status=400)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def improvement_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit an improvement item: text, priority, status, improvement plan, owner, source question."""
-    _require(request, "view", "change", model=ImprovementItem)
-    item = get_object_or_404(
-        ImprovementItem.objects.visible_to(request.user).select_related("campaign", "question", "owner"), pk=pk
-    )
-    campaign = item.campaign
-    context: dict[str, Any] = {"campaign": campaign, "item": item}
-    if request.method == "GET":
-        form = ImprovementItemEditForm(
-            initial={
-                "title": item.title,
-                "description": item.description,
-                "priority": item.priority,
-                "status": item.status,
-                "plan_ref": item.plan_ref,
-                "question": item.question_id,
-                "owner": item.owner_id,
-            },
-            campaign=campaign,
-        )
-        return render(request, "surveys/improvement_form.html", {**context, "form": form})
-    form = ImprovementItemEditForm(request.POST, campaign=campaign)
-    if form.is_valid():
-        try:
-            services.improvement_item_update(item=item, actor=_user(request), **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, gettext("The improvement item was saved."))
-            return HttpResponseRedirect(_results_url(campaign))
-    return render(request, "surveys/improvement_form.html", {**context, "form": form}, status=400)
-
-
-@login_required
-@require_GET
-def improvement_item_list(request: HttpRequest) -> HttpResponse:
-    """Improvement items of every campaign, high → medium → low then newest; filter by priority
-    and status; each row links back to the results it came from."""
-    _require(request, "view", model=ImprovementItem)
-    form = ImprovementFilterForm(request.GET or None)
-    queryset = _improvement_rows(ImprovementItem.objects.visible_to(request.user))
-    if form.is_bound:
-        if form.is_valid():
-            for name in ("priority", "status"):
-                if form.cleaned_data[name]:
-                    queryset = queryset.filter(**{name: form.cleaned_data[name]})
-        else:
-            queryset = queryset.none()
-    page = Paginator(queryset, IMPROVEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "surveys/improvement_list.html",
-        {
-            "form": form,
-            "rows": _decorate(page.object_list),
-            "page_obj": page,
-            "querystring": query.urlencode(),
-            "may_change": can(request.user, "change", ImprovementItem),
-            "may_view_campaigns": can(request.user, "view", Campaign),
-        },
-    )
-
-
 urlpatterns = [
     path("surveys/campaigns/<int:pk>/results/", campaign_results, name="campaign_results"),
     path("surveys/campaigns/<int:pk>/results/free-text/", campaign_free_text, name="campaign_free_text"),
     path("surveys/campaigns/<int:pk>/answers.<str:fmt>", campaign_answers_export, name="campaign_answers_export"),
-    path("surveys/campaigns/<int:pk>/improvements/new/", improvement_item_create, name="improvement_item_create"),
-    path("surveys/improvements/", improvement_item_list, name="improvement_item_list"),
-    path("surveys/improvements/<int:pk>/edit/", improvement_item_edit, name="improvement_item_edit"),
 ]

@@ -24,9 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from improvement.models import ImprovementItem
+from improvement.selectors.sources import items_by_source, may_raise, raise_url
 from itsm.core import calendar as business_calendar
 from itsm.core.permissions import acting_user as _user
-from itsm.core.permissions import can, require_all
+from itsm.core.permissions import can, can_view, require_all
 from itsm.core.views.generic import add_service_errors
 
 from ..choices import WeeklyItemKind
@@ -165,6 +167,13 @@ def _render_detail(
     open_weeks = services.weeks_open(items)
     edit_forms = edit_forms or {}
     can_change = can(request.user, "change", WeeklyReport) and can(request.user, "change", WeeklyReportItem)
+    # The register's items raised from each visit item (one query), and the link raising one.
+    raised = (
+        items_by_source(WeeklyReportItem, [item.pk for item in items])
+        if can_view(request.user, ImprovementItem)
+        else {}
+    )
+    raising = may_raise(request.user)
     rows = []
     for item in items:
         form = edit_forms.get(item.pk)
@@ -179,7 +188,15 @@ def _render_detail(
                 },
                 prefix=f"item{item.pk}",
             )
-        rows.append({"item": item, "weeks_open": open_weeks.get(item.pk, 1), "form": form})
+        rows.append(
+            {
+                "item": item,
+                "weeks_open": open_weeks.get(item.pk, 1),
+                "form": form,
+                "improvements": raised.get(item.pk, []),
+                "raise_url": raise_url("weekly_visit_item", item) if raising else "",
+            }
+        )
     calendar = business_calendar.default_calendar()
     due = services.weekly_report_due(report.week_start, calendar)
     context = {

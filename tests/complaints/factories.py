@@ -39,7 +39,7 @@ _satisfied = (
     {"category": Category.RESPONSE_SPEED, "root_cause": "night shift understaffed"},
 )
 _unsatisfied = ("customer_unsatisfied", Role.SERVICE_DESK, {"note": "still slow"})
-_plan = ("plan_improvement", Role.BR_MANAGER, {"improvement_plan_ref": "SIP-2026-001"})
+_plan = ("plan_improvement", Role.BR_MANAGER, {"new_plan_title": "Night cover for the service desk"})
 _resolve = ("resolve", Role.BR_MANAGER, {"result": "apologised and added night cover"})
 PATHS[S.REGISTERED] = []
 PATHS[S.ACCEPTED] = [_accept]

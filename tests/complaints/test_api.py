@@ -331,7 +331,7 @@ def test_retrieve_carries_every_documented_field(api_client):
         "root_cause",
         "remedial_actions",
         "result",
-        "improvement_plan_ref",
+        "improvement_plans",
         "result_satisfaction",
         "result_settled",
         "reopen_count",
@@ -483,8 +483,10 @@ def test_walk_from_registered_to_closed_then_reopen_and_withdraw(api_client):
         mrep, "customer_satisfied", S.ANALYSIS, category=Category.RESOLUTION_QUALITY, root_cause="an old print server"
     )
     assert (body["category"], body["root_cause"]) == ("resolution_quality", "an old print server")
-    body = step(brm, "plan_improvement", S.IMPROVEMENT_PLANNED, improvement_plan_ref="SIP-2026-007")
-    assert body["improvement_plan_ref"] == "SIP-2026-007"
+    body = step(brm, "plan_improvement", S.IMPROVEMENT_PLANNED, new_plan_title="Replace the print servers")
+    assert [(plan["title"], plan["status"]) for plan in body["improvement_plans"]] == [
+        ("Replace the print servers", "draft")
+    ]
     body = step(brm, "resolve", S.RESOLVED, result="server replaced, customer compensated")
     assert body["resolved_at"] and body["result"] == "server replaced, customer compensated"
     # The customer confirms through their emailed link (recorded directly, as the factory does).
@@ -553,7 +555,7 @@ def _inputs(action: str) -> dict:
         "remedy": {"diagnosis": "found", "remedial_actions": "done"},
         "customer_satisfied": {"category": Category.OTHER, "root_cause": "cause"},
         "customer_unsatisfied": {"note": "unhappy"},
-        "plan_improvement": {"improvement_plan_ref": "SIP-1"},
+        "plan_improvement": {"new_plan_title": "Night cover"},
         "resolve": {"result": "fixed"},
         "close": {},
         "reopen": {"note": "again"},
@@ -614,7 +616,7 @@ def test_accept_is_refused_to_roles_other_than_desk_and_brm(api_client, role):
         (S.AWAITING_FEEDBACK, "customer_satisfied", {"category": Category.OTHER}, "root_cause"),
         (S.AWAITING_FEEDBACK, "customer_satisfied", {"root_cause": "cause"}, "category"),
         (S.AWAITING_FEEDBACK, "customer_unsatisfied", {}, "note"),
-        (S.ANALYSIS, "plan_improvement", {}, "improvement_plan_ref"),
+        (S.ANALYSIS, "plan_improvement", {}, "plan"),
         (S.RESOLVED, "reopen", {}, "note"),
         (S.REGISTERED, "withdraw", {}, "note"),
         (S.RESOLVED, "close", {}, "action"),  # the customer has not confirmed yet

@@ -53,7 +53,7 @@ VALID_INPUTS: dict[str, dict] = {
     },
     "customer_satisfied": {"category": Category.RESPONSE_SPEED, "root_cause": "night shift understaffed"},
     "customer_unsatisfied": {"note": "the customer wants a written apology"},
-    "plan_improvement": {"improvement_plan_ref": "SIP-2026-007"},
+    "plan_improvement": {"new_plan_title": "Faster night answers"},
     "resolve": {"result": "night cover added; the customer accepted the apology"},
     "close": {},
     "reopen": {"note": "the outage came back"},
@@ -115,7 +115,9 @@ def test_allowed_transition_moves_and_records(action, source):
             assert (event.actor, event.actor_label, event.note) == (actor, "", inputs.get("note", "")), role
             assert event.created_at == ACTED_AT
             for name, value in inputs.items():
-                if name != "note":
+                if name == "new_plan_title":  # the plan of the complaint's register item
+                    assert [i.plan.title for i in stored.improvement_items.all()] == [value], role
+                elif name != "note":
                     assert getattr(stored, name) == value, (role, name)
             if action in TIMESTAMPS:
                 assert getattr(stored, TIMESTAMPS[action]) == ACTED_AT, role
@@ -495,6 +497,9 @@ def doc_table() -> list[str]:
         "remedy": "pauses the resolution clock",
         "customer_satisfied": "resumes the clock",
         "customer_unsatisfied": "level 2 (department head), or one up from there (at most 3); resumes the clock",
+        "plan_improvement": (
+            "a register item from the complaint, in the chosen open plan or a new draft plan by `new_plan_title`"
+        ),
         "resolve": "`resolved_at`; mails the satisfaction link",
         "close": "`closed_at`",
         "reopen": "`reopen_count` + 1; clears `resolved_at` / `closed_at`",

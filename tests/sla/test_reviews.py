@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
+from improvement.models import ImprovementItem
 from itsm.core.models import Notification
 from itsm.core.roles import Role
 from itsm.core.testing import Resource, assert_constant_queries, assert_nothing_written, check_page_access, page_matrix
@@ -64,7 +65,11 @@ def test_recording_a_review_sets_the_last_and_next_review(slm):
     agreement = active(last_review_on=date(2025, 11, 20), next_review_on=date(2026, 11, 20))
     review = record(agreement, slm)
     assert review.recorded_by == slm
-    assert review.improvement_items.splitlines()[1] == "Monthly P2 trend in the report"
+    # Each line became an item of the register, the review its source.
+    assert [(item.title, item.source_kind, item.source) for item in ImprovementItem.objects.order_by("pk")] == [
+        ("On-call rota — Li Wei — by 2026-12-31", "agreement_review", review),
+        ("Monthly P2 trend in the report", "agreement_review", review),
+    ]
     agreement.refresh_from_db()
     assert agreement.last_review_on == date(2026, 11, 3)
     assert agreement.next_review_on == date(2027, 11, 3)

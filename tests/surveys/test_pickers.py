@@ -1,6 +1,6 @@
 """Satisfaction pages with type-ahead pickers: the campaign plan (organisations, department
 shares, stakeholders), the campaign and invitation filters, weekly reports (department,
-recorder, owners) and improvement items (owner) hold only the chosen rows; a pk that does
+recorder, owners) hold only the chosen rows; a pk that does
 not fit is a form error that writes nothing."""
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def test_the_share_rows_draw_their_departments_in_one_query():
     assert not bound.is_valid() and "department" in bound.forms[0].errors
 
 
-# --- weekly reports and improvement items --------------------------------------------------
+# --- weekly reports --------------------------------------------------
 
 
 def test_the_weekly_create_form_pickers_refuse_what_they_would_not_offer(client):

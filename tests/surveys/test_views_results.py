@@ -8,16 +8,18 @@ import io
 
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
+from improvement.models import ImprovementItem
 from itsm.core.roles import Role
 from itsm.core.testing import assert_constant_queries
 from surveys import results
-from surveys.choices import CampaignStatus, ImprovementPriority, InvitationStatus
-from surveys.models import Answer, ImprovementItem
+from surveys.choices import CampaignStatus, InvitationStatus
+from surveys.models import Answer, Campaign
 from tests.factories import DepartmentFactory, OrganisationFactory
 from tests.surveys.factories import CampaignFactory, ResponseFactory
 from tests.surveys.test_results import answer, build_questionnaire, build_results, make_invitation
@@ -111,9 +113,8 @@ def test_before_launch_the_page_says_there_are_no_results(client_as, status):
 
 
 def test_results_page_shows_the_figures(client_as, data):
-    ImprovementItem.objects.create(
-        campaign=data.campaign, title="Faster replies", priority=ImprovementPriority.HIGH, question=data.questions["r2"]
-    )
+    # An item of the register raised from these results (the register itself is tested there).
+    _register_item(data.campaign, "Faster replies", data.questions["r2"])
     data.campaign.analysis = "Staff attitude <needs> work."
     data.campaign.save()
     response = _english(client_as(Role.DEPARTMENT_HEAD)).get(_results_url(data.campaign))
@@ -151,8 +152,9 @@ def test_results_page_offers_improvements_once_closed(client_as):
     data = build_results(status=CampaignStatus.CLOSED)
     body = client_as(Role.BR_MANAGER).get(_results_url(data.campaign)).content.decode()
     assert 'data-testid="propose-improvement"' in body
-    create = reverse("improvement_item_create", args=[data.campaign.pk])
-    assert f"{create}?question={data.questions['r1'].pk}" in body
+    create = reverse("improvement_item_create")
+    question = data.questions["r1"].pk
+    assert f"{create}?source=survey_question&amp;id={data.campaign.pk}&amp;part={question}" in body
     # A reader gets no such link.
     body = client_as(Role.AUDITOR).get(_results_url(data.campaign)).content.decode()
     assert create not in body
@@ -167,6 +169,20 @@ def test_launched_campaign_without_answers_shows_dashes(client_as):
     assert 'data-testid="response-rate">—' in body
     assert 'data-testid="nps">—' in body
     assert body.count('data-testid="question-block"') == 7
+
+
+def _register_item(campaign, title, question):
+    """An item of the register from ``campaign``'s results, written directly: a running
+    campaign takes none through the service, the page shows what is there."""
+    return ImprovementItem.objects.create(
+        reference=f"IMP-T-{ImprovementItem.objects.count() + 1}",
+        title=title,
+        priority="high",
+        source_kind="survey_question",
+        source_type=ContentType.objects.get_for_model(Campaign),
+        source_id=campaign.pk,
+        source_part_id=question.pk,
+    )
 
 
 def _add_responses(campaign, questions, options):
@@ -188,7 +204,7 @@ def _add_responses(campaign, questions, options):
             answer(response, questions["multi"], option=options["X"])
             answer(response, questions["multi"], option=options["Z"])
             answer(response, questions["text"], text="Some words")
-            ImprovementItem.objects.create(campaign=campaign, title="More", question=questions["r1"])
+            _register_item(campaign, "More", questions["r1"])
 
     return make
 

@@ -1,0 +1,1 @@
+"""The forms of the improvement pages, one module per area."""
