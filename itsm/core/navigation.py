@@ -32,7 +32,6 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Call-backs"), "callback_list", "surveys.view_callback", _("Satisfaction")),
     NavItem(_("Survey campaigns"), "campaign_list", "surveys.view_campaign", _("Satisfaction")),
     NavItem(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire", _("Satisfaction")),
-    NavItem(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem", _("Satisfaction")),
     NavItem(_("Service catalogue"), "service_list", "sla.view_service", _("Service levels")),
     NavItem(_("Agreements"), "agreement_list", "sla.view_agreement", _("Service levels")),
     NavItem(_("Underpinning check"), "underpinning_list", "sla.view_serviceleveltarget", _("Service levels")),
@@ -42,6 +41,10 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition", _("KPIs")),
     NavItem(_("Scorecards"), "kpi_scorecards", "kpi.view_kpidefinition", _("KPIs")),
     NavItem(_("Manage KPIs"), "kpi_manage_list", "kpi.change_kpidefinition", _("KPIs")),
+    NavItem(_("Improvement register"), "improvement_item_list", "improvement.view_improvementitem", _("Improvement")),
+    NavItem(_("Improvement plans"), "improvement_plan_list", "improvement.view_improvementplan", _("Improvement")),
+    NavItem(_("Tracking sheet"), "improvement_tracking", "improvement.view_improvementitem", _("Improvement")),
+    NavItem(_("Review meetings"), "review_meeting_list", "improvement.view_reviewmeeting", _("Improvement")),
     NavItem(_("Organisations"), "organisation_list", "core.view_organisation", _("Reference data")),
     NavItem(_("Contacts"), "contact_list", "core.view_contact", _("Reference data")),
     NavItem(_("Business calendars"), "calendar_list", "core.view_calendar", _("Reference data")),
@@ -91,31 +94,34 @@ ROLE_HOME: dict[str, dict] = {
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
             HomeLink(_("New survey campaign"), "campaign_create", "surveys.add_campaign"),
             HomeLink(_("Questionnaires"), "questionnaire_list", "surveys.view_questionnaire"),
-            HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
+            HomeLink(_("Improvement items"), "improvement_item_list", "improvement.view_improvementitem"),
         ],
     },
     "br_manager": {
         "summary": _(
             "Run the relationship from the KPI dashboard, own escalated complaints, approve survey campaigns "
-            "and follow the improvement items."
+            "and service improvement plans, and run the review meetings."
         ),
         "links": [
             HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
-            HomeLink(_("Improvement items"), "improvement_item_list", "surveys.view_improvementitem"),
+            HomeLink(_("Improvement items"), "improvement_item_list", "improvement.view_improvementitem"),
+            HomeLink(_("Improvement plans"), "improvement_plan_list", "improvement.view_improvementplan"),
+            HomeLink(_("Review meetings"), "review_meeting_list", "improvement.view_reviewmeeting"),
             HomeLink(_("Organisations"), "organisation_list", "core.view_organisation"),
         ],
     },
     "department_head": {
         "summary": _(
-            "Take the complaints escalated to the second level and see them through to closure; follow your "
-            "department's KPIs and scorecard."
+            "Take the complaints escalated to the second level and see them through to closure; approve your "
+            "department's improvement plans; follow your department's KPIs and scorecard."
         ),
         "links": [
             HomeLink(_("My complaints"), "complaint_mine", "complaints.change_complaint"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
             HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
+            HomeLink(_("Improvement plans"), "improvement_plan_list", "improvement.view_improvementplan"),
         ],
     },
     "management_rep": {
@@ -152,9 +158,14 @@ ROLE_HOME: dict[str, dict] = {
         ],
     },
     "quality_manager": {
-        "summary": _("Follow the company-level satisfaction surveys and their results, and the KPIs."),
+        "summary": _(
+            "Follow the company-level satisfaction surveys and their results, and the KPIs; run the monthly "
+            "quality analysis meeting and keep the improvement tracking sheet."
+        ),
         "links": [
             HomeLink(_("Survey campaigns"), "campaign_list", "surveys.view_campaign"),
+            HomeLink(_("Review meetings"), "review_meeting_list", "improvement.view_reviewmeeting"),
+            HomeLink(_("Tracking sheet"), "improvement_tracking", "improvement.view_improvementitem"),
             HomeLink(_("KPI dashboard"), "kpi_dashboard", "kpi.view_kpidefinition"),
             HomeLink(_("Monthly complaint analysis"), "complaint_analysis", "complaints.view_complaint"),
         ],
@@ -165,6 +176,7 @@ ROLE_HOME: dict[str, dict] = {
             HomeLink(_("Audit trail"), "audit_list", "auditlog.view_logentry"),
             HomeLink(_("All complaints"), "complaint_list", "complaints.view_complaint"),
             HomeLink(_("Agreements"), "agreement_list", "sla.view_agreement"),
+            HomeLink(_("Tracking sheet"), "improvement_tracking", "improvement.view_improvementitem"),
         ],
     },
 }
