@@ -4,6 +4,8 @@ from rest_framework.routers import DefaultRouter
 
 from complaints.api.attachments import ComplaintAttachmentViewSet
 from complaints.api.views import ComplaintViewSet
+from improvement.api.meetings import ReviewMeetingViewSet
+from improvement.api.views import ImprovementItemViewSet, ImprovementPlanViewSet
 from kpi.api.views import KpiViewSet
 from sla.api.agreements import AgreementViewSet
 from sla.api.measurements import MeasurementViewSet
@@ -36,5 +38,8 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("targets", TargetViewSet, basename="target")
 router.register("measurements", MeasurementViewSet, basename="measurement")
 router.register("kpis", KpiViewSet, basename="kpi")
+router.register("review-meetings", ReviewMeetingViewSet, basename="review-meeting")
+router.register("improvement-items", ImprovementItemViewSet, basename="improvementitem")
+router.register("improvement-plans", ImprovementPlanViewSet, basename="improvementplan")
 
 urlpatterns = router.urls
