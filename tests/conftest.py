@@ -25,6 +25,7 @@ _SEEDS = {
         ("kpi.migrations.0002_seed_kpis", "seed"),
         ("kpi.migrations.0004_complaints_by_category_and_ratings", "seed"),
         ("kpi.migrations.0005_tickets_closed_in_2_working_days", "seed"),
+        ("kpi.migrations.0006_improvement_kpis", "seed"),
     ],
 }
 

@@ -342,7 +342,32 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("sla.review_reminders",),
         "options": {"expires": 3600},
     },
+    # The improvement register's intake: red KPI periods, repeated SLA breaches, survey
+    # questions below target suggest items (hourly; a finding suggests once).
+    "improvement.intake": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=25),
+        "args": ("improvement.intake",),
+        "options": {"expires": 3000},
+    },
+    # Improvement actions: due in 3 working days, overdue (each working day), escalated (daily).
+    "improvement.action_reminders": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=40, hour=8),
+        "args": ("improvement.action_reminders",),
+        "options": {"expires": 3600},
+    },
+    # Effectiveness reviews due and not recorded: the plan's owner, each working day (daily).
+    "improvement.review_reminders": {
+        "task": "itsm.core.run_periodic_check",
+        "schedule": crontab(minute=50, hour=8),
+        "args": ("improvement.review_reminders",),
+        "options": {"expires": 3600},
+    },
 }
+
+# Working days an improvement action may be overdue before its plan's owner is told.
+IMPROVEMENT_ESCALATE_AFTER_WORKING_DAYS = env.int("IMPROVEMENT_ESCALATE_AFTER_WORKING_DAYS", default=3)
 
 # Days a customer has to confirm a complaint's result through the mailed link.
 COMPLAINT_FEEDBACK_DAYS = env.int("COMPLAINT_FEEDBACK_DAYS", default=14)

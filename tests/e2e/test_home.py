@@ -10,39 +10,63 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 # login → (the panels its home shows, in order; the one that holds demo work)
+MINE = ["improvement.my_actions", "improvement.suggestions"]
 HOMES = {
     "desk": (
-        ["complaints.awaiting_acceptance", "surveys.callbacks_due", "surveys.weekly"],
+        ["complaints.awaiting_acceptance", "surveys.callbacks_due", "surveys.weekly", *MINE],
         "complaints.awaiting_acceptance",
     ),
-    "satisfaction": (["surveys.improvement_items", "surveys.running_campaigns"], "surveys.running_campaigns"),
+    "satisfaction": (["surveys.running_campaigns", *MINE, "improvement.reviews_due"], "surveys.running_campaigns"),
     "brm": (
         [
             "complaints.awaiting_acceptance",
             "complaints.my_escalations",
             "kpi.needing_attention",
             "surveys.campaigns_to_approve",
-            "surveys.improvement_items",
+            *MINE,
+            "improvement.plans_to_approve",
+            "improvement.reviews_due",
         ],
         "complaints.my_escalations",
     ),
-    "head": (["complaints.level_2", "kpi.needing_attention"], "complaints.level_2"),
-    "mrep": (["complaints.level_3", "kpi.needing_attention"], "complaints.level_3"),
+    "head": (
+        [
+            "complaints.level_2",
+            "kpi.needing_attention",
+            *MINE,
+            "improvement.plans_to_approve",
+            "improvement.reviews_due",
+        ],
+        "complaints.level_2",
+    ),
+    "mrep": (["complaints.level_3", "kpi.needing_attention", *MINE], "complaints.level_3"),
     "owner": (
         [
             "complaints.overdue",
             "kpi.needing_attention",
             "surveys.callbacks_overdue",
             "sla.reviews_overdue",
+            *MINE,
+            "improvement.reviews_due",
             "core.recent_changes",
         ],
         "complaints.overdue",
     ),
     "slm": (
-        ["sla.underpinning_gaps", "sla.reports_to_approve", "sla.reviews_due", "sla.expiring"],
+        [
+            "sla.underpinning_gaps",
+            "sla.reports_to_approve",
+            "sla.reviews_due",
+            "sla.expiring",
+            *MINE,
+            "improvement.reviews_due",
+        ],
         "sla.underpinning_gaps",
     ),
-    "quality": (["kpi.needing_attention", "surveys.running_campaigns"], "surveys.running_campaigns"),
+    "quality": (
+        ["kpi.needing_attention", "surveys.running_campaigns", *MINE, "improvement.reviews_due"],
+        "surveys.running_campaigns",
+    ),
     "auditor": (["core.recent_changes"], "core.recent_changes"),
 }
 
