@@ -92,7 +92,6 @@ SURVEY_PAGES = [
     ("campaign results, largest", "/surveys/campaigns/{largest}/results/", 24, 1500),
     ("campaign free text, largest", "/surveys/campaigns/{largest}/results/free-text/", 12, 500),
     ("questionnaire list", "/surveys/questionnaires/", 10, 250),
-    ("improvement list", "/surveys/improvements/", 10, 250),
     ("API campaigns", "/api/v1/campaigns/", 12, 300),
     ("API invitations, largest", "/api/v1/invitations/?campaign={largest}", 10, 300),
     ("API invitations, late page", "/api/v1/invitations/?campaign={largest}&page={api_invitation_page}", 10, 500),
@@ -785,6 +784,273 @@ def generate_callbacks(count: int) -> None:
     flush()
 
 
+# Continual improvement (issue 13), measured as the process owner over --improvements register
+# items (half of them raised from complaints), a plan per 25 items with four actions each, and
+# 60 review meetings. {item}, {plan}: the newest; {meeting_planned} compiles its inputs live,
+# {meeting_held} reads the frozen ones; {tracking_page} is 90 % of the way through the sheet.
+IMPROVEMENT_PAGES = [
+    ("improvement register", "/improvement/items/", 12, 300),
+    ("improvement register, overdue", "/improvement/items/?overdue=1", 12, 500),
+    ("improvement register, by source", "/improvement/items/?source_kind=complaint&status=open", 12, 500),
+    ("improvement item detail", "/improvement/items/{item}/", 20, 250),
+    ("improvement plan list", "/improvement/plans/", 12, 300),
+    ("improvement plan detail", "/improvement/plans/{plan}/", 24, 300),
+    ("tracking sheet", "/improvement/tracking/", 12, 500),
+    ("tracking sheet, late page", "/improvement/tracking/?page={tracking_page}", 12, 500),
+    ("review meeting list", "/improvement/meetings/", 12, 300),
+    ("review meeting, planned (live inputs)", "/improvement/meetings/{meeting_planned}/", 30, 1000),
+    ("review meeting, held (frozen inputs)", "/improvement/meetings/{meeting_held}/", 20, 250),
+    ("API improvement items", "/api/v1/improvement-items/", 10, 300),
+    ("API improvement plans", "/api/v1/improvement-plans/", 12, 300),
+    ("complaint detail with its plans", "/complaints/{item_complaint}/", 22, 250),
+    ("pick improvement plans", "/pick/improvement_plans/?q=Bench&open=1", 6, 100),
+]
+
+
+def generate_improvements(count: int, user) -> None:
+    """Bulk-insert ``count`` register items (half from complaints, the rest from SLA-less
+    sources: the complaints again as stand-ins keep the generic relation real), a plan per 25
+    items with four actions each (spread over every status), and 60 review meetings, one in
+    ten planned. Idempotent by count."""
+    import random
+
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from complaints.models import Complaint
+    from improvement.choices import ActionStatus, ItemStatus, PlanStatus
+    from improvement.models import ImprovementItem, ImprovementPlan, PlanAction, ReviewMeeting
+
+    existing = ImprovementItem.objects.count()
+    if existing >= count:
+        return
+    rng = random.Random(count)
+    complaint_type = ContentType.objects.get_for_model(Complaint)
+    complaints = list(Complaint.objects.order_by("-pk").values_list("pk", flat=True)[: count // 2 or 1])
+    now = timezone.now()
+    plans = count // 25
+    plan_id = _next_id(ImprovementPlan)
+    statuses = PlanStatus.values
+    _insert_rows(
+        ImprovementPlan,
+        [
+            "id",
+            "reference",
+            "title",
+            "goal",
+            "target_measure",
+            "owner",
+            "status",
+            "round",
+            "approved_terms",
+            "outcome",
+            "outcome_note",
+            "legacy_ref",
+            "baseline_measure",
+            "change_request_ref",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                plan_id + n,
+                f"SIP-B-{n:06d}",
+                f"Bench plan {n}",
+                "generated",
+                "90 %",
+                user.pk,
+                statuses[n % len(statuses)],
+                1 + (n % 7 == 0),
+                "{}",
+                "",
+                "",
+                "",
+                "",
+                "",
+                now - timedelta(days=n % 400),
+                now,
+            )
+            for n in range(plans)
+        ],
+    )
+    action_id = _next_id(PlanAction)
+    actions = []
+    for n in range(plans):
+        for k in range(4):
+            done = (n + k) % 3 == 0
+            actions.append(
+                (
+                    action_id + n * 4 + k,
+                    plan_id + n,
+                    f"Bench action {n}-{k}",
+                    "",
+                    user.pk,
+                    (now + timedelta(days=rng.randint(-60, 60))).date(),
+                    ActionStatus.DONE if done else ActionStatus.OPEN,
+                    "",
+                    "",
+                    "done" if done else "",
+                    now if done else None,
+                    1,
+                    now,
+                    now,
+                )
+            )
+    _insert_rows(
+        PlanAction,
+        [
+            "id",
+            "plan",
+            "title",
+            "description",
+            "owner",
+            "due_on",
+            "status",
+            "evidence",
+            "evidence_link",
+            "evidence_note",
+            "done_at",
+            "round",
+            "created_at",
+            "updated_at",
+        ],
+        actions,
+    )
+    item_id = _next_id(ImprovementItem)
+    rows = []
+    for i in range(existing, count):
+        planned = i % 3 == 0 and plans
+        status = ItemStatus.PLANNED if planned else (ItemStatus.OPEN, ItemStatus.DONE, ItemStatus.SUGGESTED)[i % 3]
+        rows.append(
+            (
+                item_id + i - existing,
+                f"IMP-B-{i:07d}",
+                f"Bench improvement item {i}",
+                "",
+                "medium",
+                status,
+                user.pk,
+                plan_id + (i % plans) if planned else None,
+                "complaint",
+                complaint_type.pk,
+                complaints[i % len(complaints)],
+                (now + timedelta(days=rng.randint(-90, 60))).date(),
+                "",
+                now - timedelta(days=i % 500),
+                now,
+            )
+        )
+        if len(rows) >= 20000:
+            _insert_rows(
+                ImprovementItem,
+                [
+                    "id",
+                    "reference",
+                    "title",
+                    "description",
+                    "priority",
+                    "status",
+                    "owner",
+                    "plan",
+                    "source_kind",
+                    "source_type",
+                    "source_id",
+                    "target_date",
+                    "resolution",
+                    "created_at",
+                    "updated_at",
+                ],
+                rows,
+            )
+            rows = []
+    _insert_rows(
+        ImprovementItem,
+        [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "priority",
+            "status",
+            "owner",
+            "plan",
+            "source_kind",
+            "source_type",
+            "source_id",
+            "target_date",
+            "resolution",
+            "created_at",
+            "updated_at",
+        ],
+        rows,
+    )
+    meeting_id = _next_id(ReviewMeeting)
+    _insert_rows(
+        ReviewMeeting,
+        [
+            "id",
+            "reference",
+            "kind",
+            "title",
+            "period_label",
+            "period_start",
+            "period_end",
+            "scheduled_at",
+            "location",
+            "chair",
+            "other_attendees",
+            "agenda",
+            "status",
+            "inputs",
+            "minutes",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                meeting_id + n,
+                f"RM-B-{n:04d}",
+                "review",
+                f"Bench meeting {n}",
+                "2026-10",
+                date(2026, 10, 1),
+                date(2026, 10, 31),
+                now - timedelta(days=30 * n),
+                "",
+                user.pk,
+                "",
+                "",
+                "planned" if n % 10 == 0 else "held",
+                "{}",
+                "",
+                now,
+                now,
+            )
+            for n in range(60)
+        ],
+    )
+    # The held meetings freeze what the live compile gives today.
+    from improvement.selectors.meetings import meeting_inputs
+
+    frozen = meeting_inputs(ReviewMeeting.objects.get(pk=meeting_id + 1))
+    ReviewMeeting.objects.filter(status="held", reference__startswith="RM-B-").update(inputs=frozen)
+
+
+def improvement_urls() -> dict[str, object]:
+    from improvement.models import ImprovementItem, ImprovementPlan, ReviewMeeting
+
+    item = ImprovementItem.objects.filter(source_kind="complaint").order_by("-pk").first()
+    rows = ImprovementItem.objects.count()
+    return {
+        "item": item.pk,
+        "item_complaint": item.source_id,
+        "plan": ImprovementPlan.objects.order_by("-pk").values_list("pk", flat=True).first(),
+        "meeting_planned": ReviewMeeting.objects.filter(status="planned").values_list("pk", flat=True).first(),
+        "meeting_held": ReviewMeeting.objects.filter(status="held").values_list("pk", flat=True).first(),
+        "tracking_page": max(1, rows // 25 * 9 // 10),
+    }
+
+
 def generate_kpi_history() -> tuple[int, int]:
     """Every active computed KPI's periods since January 2025: closed (frozen with their
     records) where the report has fallen due, computed where they still run — as the periodic
@@ -970,6 +1236,7 @@ def main() -> int:
         "--answers", type=int, default=200_000, help="survey answers (0: no survey data or survey pages)"
     )
     parser.add_argument("--callbacks", type=int, default=30_000, help="resolved tickets with their call-backs")
+    parser.add_argument("--improvements", type=int, default=50_000, help="improvement register items")
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
@@ -1024,6 +1291,12 @@ def main() -> int:
     settle()
     urls.update(kpi_urls())
     pages += [(client, page) for page in KPI_PAGES]
+    began = time.perf_counter()
+    generate_improvements(args.improvements, user)
+    print(f"data: {args.improvements} improvement items ({time.perf_counter() - began:.1f} s)")
+    settle()
+    urls.update(improvement_urls())
+    pages += [(client, page) for page in IMPROVEMENT_PAGES]
     failures = []
     print(f"\n{'page':38} {'status':>6} {'queries':>8} {'median ms':>10} {'p95 ms':>8}")
     for page_client, (name, url, query_budget, time_budget) in pages:

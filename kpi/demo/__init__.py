@@ -8,7 +8,9 @@ periods to learn from, and the KPI pages have something to drill into.
   down to amber in the last months and falls day by day in the running one);
 * ``complaints``: 5–9 closed complaints a month (the reply time grows: amber in the last closed
   half-year, red in the running one);
-* ``campaigns``: two survey campaigns a half-year.
+* ``campaigns``: two survey campaigns a half-year;
+* ``improvements``: a service improvement plan a month with its actions and items, mostly done
+  on time (the two improvement KPIs green, a few late).
 
 SLA measurements are the catalogue demo's own (``sla.demo``: the twelve months before this one).
 Then each KPI's periods since the history began are closed oldest first when their report has
@@ -38,6 +40,7 @@ from .callbacks import load_callbacks
 from .campaigns import load_campaigns
 from .common import MARKER, MONTHS, History, month_start
 from .complaints import load_complaints
+from .improvements import load_improvements
 from .people import load_people
 
 USERS = ("desk", "brm", "satisfaction", "owner")
@@ -59,6 +62,7 @@ def load(stdout) -> int:
     created += load_people(history)
     created += load_callbacks(history)
     created += load_complaints(history)
+    created += load_improvements(history)
     created += load_campaigns(history)
     values = _close_and_compute(history.start, today)
     stdout.write(f"kpi history: {created} records since {history.start:%Y-%m}, {values} KPI values\n")

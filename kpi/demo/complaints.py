@@ -294,7 +294,6 @@ def _build(history: History, plan: dict, targets: dict, services: dict) -> tuple
         diagnosis=scenario.diagnosis,
         remedial_actions=scenario.remedy,
         result=scenario.result,
-        improvement_plan_ref=f"SIP-{history.local(received):%Y}-{rng.randint(10, 40):03d}" if improvement else "",
         result_satisfaction=rounds[-1][0],
         result_settled=True,
         feedback_comment=rounds[-1][2],

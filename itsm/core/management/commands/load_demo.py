@@ -16,6 +16,10 @@ from itsm.core.models import Calendar, Contact, Department, Organisation, User
 from itsm.core.roles import Role
 
 KPI_APP = "kpi"
+# Run after every other app's demo, in this order: the KPI history closes periods over the
+# records of all the others; the improvement register then takes in what they found (red KPI
+# periods, repeated SLA breaches) and its review meetings compile the KPI values.
+LAST_APPS = (KPI_APP, "improvement")
 DEMO_PASSWORD = "itsm-demo-2026"  # noqa: S105  (documented demo login, README)
 
 USERS = [
@@ -131,12 +135,11 @@ class Command(BaseCommand):
             )
             created += new
         # Each app adds its own demo records in its demo module or package (a function load(stdout) -> rows created).
-        # The KPIs' comes last, whatever the order of the apps: its history closes periods over
-        # the records of all the others.
+        # The KPIs' and the improvement register's come last (``LAST_APPS``).
         for app_config in apps.get_app_configs():
             if app_config.name.startswith(("django.", "rest_framework", "drf_", "auditlog", "axes", "knox")):
                 continue
-            if app_config.name == KPI_APP:
+            if app_config.name in LAST_APPS:
                 continue
             try:
                 demo = import_module(f"{app_config.name}.demo")
@@ -145,8 +148,9 @@ class Command(BaseCommand):
                     raise
                 continue
             created += demo.load(self.stdout)
-        if apps.is_installed(KPI_APP):
-            created += import_module(f"{KPI_APP}.demo").load(self.stdout)
+        for name in LAST_APPS:
+            if apps.is_installed(name):
+                created += import_module(f"{name}.demo").load(self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created} rows created."))
         if created:
             self.stdout.write(f"Logins ({DEMO_PASSWORD}): " + ", ".join(u[0] for u in USERS) + ", admin (superuser)")
