@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -54,6 +55,7 @@ class ImprovementActionSerializer(serializers.ModelSerializer):
     overdue = serializers.SerializerMethodField()
     on_time = serializers.SerializerMethodField()
     evidence_file = serializers.SerializerMethodField()
+    evidence_url = serializers.SerializerMethodField()
     may_work = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,6 +76,7 @@ class ImprovementActionSerializer(serializers.ModelSerializer):
             "evidence_note",
             "evidence_link",
             "evidence_file",
+            "evidence_url",
             "done_at",
             "on_time",
             "may_work",
@@ -101,6 +104,12 @@ class ImprovementActionSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True, help_text=gettext_lazy("The evidence file's name.")))
     def get_evidence_file(self, action: PlanAction) -> str | None:
         return file_name(action.evidence)
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text=gettext_lazy("Where the evidence file is downloaded."))
+    )
+    def get_evidence_url(self, action: PlanAction) -> str | None:
+        return reverse("improvement_action_evidence", args=[action.pk]) if action.evidence else None
 
     def get_may_work(self, action: PlanAction) -> bool:
         return may_work_action(caller_of(self), action)

@@ -505,7 +505,8 @@ def action_complete(
         locked.done_at = timezone.now()
         locked.full_clean()
         locked.save()
-        _event(locked.plan, "action_done", actor, task=locked.title, on_time=locked.done_at.date() <= locked.due_on)
+        on_time = timezone.localdate(locked.done_at) <= locked.due_on
+        _event(locked.plan, "action_done", actor, task=locked.title, on_time=on_time)
     return locked
 
 
