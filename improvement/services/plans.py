@@ -45,7 +45,6 @@ from itsm.core.workflow import Machine, Move, Transition, perform, roles_may
 from ..choices import (
     ACTION_OPEN_STATUSES,
     PLAN_APPROVED_STATUSES,
-    PLAN_OPEN_STATUSES,
     ActionStatus,
     Effectiveness,
     ItemStatus,
@@ -617,8 +616,3 @@ def effectiveness_review_record(
             perform(PLAN_MACHINE, locked, "repeat", actor=actor, note=evidence_note)
     locked.refresh_from_db()
     return locked
-
-
-def plans_open_for(user: User) -> models.QuerySet[ImprovementPlan]:
-    """Open plans an item may join (pickers)."""
-    return ImprovementPlan.objects.visible_to(user).filter(status__in=PLAN_OPEN_STATUSES)
